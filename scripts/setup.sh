@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs every system package oiv4-kv needs to build, test, benchmark and
+# run its demo on Debian 12. Idempotent: re-running it changes nothing.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config git
+  librocksdb-dev            # the store
+  libflatbuffers-dev flatbuffers-compiler   # records (flatc at build time)
+  libturbojpeg0-dev libjpeg62-turbo-dev     # JPEG decode/encode (TurboJPEG + libjpeg API)
+  libzstd-dev zlib1g-dev
+  libarchive-dev            # tar / tar.gz archives of the download
+  libcli11-dev              # command line
+  libyuv-dev                # scaling and colour conversion
+  libgtest-dev libgmock-dev libbenchmark-dev  # tests and benchmarks
+  liblmdb-dev               # the LMDB baseline in benchmarks
+)
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+$sudo apt-get update -qq
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all ${#packages[@]} packages already installed"
+fi

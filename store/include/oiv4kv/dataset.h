@@ -1,0 +1,63 @@
+// The fixed vocabulary of the Open Images V4 dataset as TFDS defines it:
+// splits, image configs, class lists, sources. Thread-safe: constants only.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace oiv4kv {
+
+// The first byte of every key. Values are part of the on-disk format.
+enum class Split : uint8_t { kTrain = 0, kValidation = 1, kTest = 2 };
+inline constexpr int kNumSplits = 3;
+inline constexpr std::array<Split, kNumSplits> kAllSplits = {
+    Split::kTrain, Split::kValidation, Split::kTest};
+
+// The image configs of TFDS `open_images_v4`.
+enum class Config : uint8_t { kOriginal = 0, k300k = 1, k200k = 2 };
+inline constexpr int kNumConfigs = 3;
+inline constexpr std::array<Config, kNumConfigs> kAllConfigs = {
+    Config::kOriginal, Config::k300k, Config::k200k};
+
+// The vocabularies a label can index.
+enum class VocabKind : uint8_t {
+  kAll = 0,        // objects/label: 19,995 classes
+  kTrainable = 1,  // objects_trainable/label: 7,186 classes
+  kBoxable = 2,    // bobjects/label: 601 classes
+  kSource = 3,     // */source: the 6 source names below
+};
+inline constexpr int kNumVocabKinds = 4;
+
+// Which class lists numbered the labels of a store.
+enum class LabelOrder : uint8_t {
+  kDownload = 0,  // the download's own files (differs from TFDS for a few)
+  kTfds = 1,      // TFDS's lists: ids equal tfds.load's
+};
+
+// Encoded image formats, found from magic bytes.
+enum class ImageFormat : uint8_t { kUnknown = 0, kJpeg = 1, kPng = 2 };
+
+// TFDS's source list, in TFDS's order: a source's id is its index here.
+inline constexpr std::array<std::string_view, 6> kSourceNames = {
+    "verification", "crowdsource-verification", "machine",
+    "freeform",     "xclick",                   "activemil"};
+
+// Target pixel count of a resized config (0 for `original`).
+uint64_t TargetPixels(Config config);
+
+// Names as used on the command line, in TFDS and in column family names:
+// "train"/"validation"/"test", "original"/"300k"/"200k",
+// "all"/"trainable"/"boxable"/"source", "download"/"tfds", "jpeg"/"png".
+std::string_view SplitName(Split split);
+std::string_view ConfigName(Config config);
+std::string_view VocabKindName(VocabKind kind);
+std::string_view LabelOrderName(LabelOrder order);
+std::string_view ImageFormatName(ImageFormat format);
+
+std::optional<Split> ParseSplit(std::string_view name);
+std::optional<Config> ParseConfig(std::string_view name);
+std::optional<VocabKind> ParseVocabKind(std::string_view name);
+
+}  // namespace oiv4kv

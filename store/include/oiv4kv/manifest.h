@@ -1,0 +1,61 @@
+// Manifest: what a store holds and how it was made (schema/manifest.fbs in
+// memory). Written last by each writer commit; read by Store::Open.
+// Thread safety: plain data.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "oiv4kv/dataset.h"
+
+namespace oiv4kv {
+
+// What `oiv4-kv convert` was asked to do for one config.
+struct ConvertOptions {
+  std::string source;       // the download directory
+  uint32_t threads = 0;
+  std::string on_error;     // "fail" or "skip"
+  uint64_t max_pixels = 0;
+  std::string label_lists;  // TFDS's class lists directory, empty if unused
+};
+
+// One bad input the converter left out, and why.
+struct Problem {
+  std::string where;   // "file:line" or "archive:member"
+  std::string reason;
+};
+
+struct ConvertReport {
+  std::vector<Problem> problems;
+  uint64_t orphan_annotation_rows = 0;  // rows whose ImageID has no image
+};
+
+struct ConfigManifest {
+  Config config = Config::kOriginal;
+  bool complete = false;
+  // Images stored per split; nullopt for splits not converted.
+  std::array<std::optional<uint64_t>, kNumSplits> num_images;
+  ConvertOptions options;
+  ConvertReport report;
+};
+
+struct Manifest {
+  uint32_t schema_version = 0;
+  std::string writer_version;
+  LabelOrder label_order = LabelOrder::kDownload;
+  // True once examples, vocabularies and the per-split index are committed.
+  bool annotations_complete = false;
+  // Examples per split; nullopt for splits the store does not hold.
+  std::array<std::optional<uint64_t>, kNumSplits> num_examples;
+  std::vector<ConfigManifest> configs;  // complete or in progress
+  uint64_t updated_unix_seconds = 0;
+
+  // The entry for `config`, or nullptr.
+  const ConfigManifest* FindConfig(Config config) const;
+  ConfigManifest* FindConfig(Config config);
+};
+
+}  // namespace oiv4kv

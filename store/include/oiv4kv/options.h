@@ -1,0 +1,40 @@
+// Options for opening a store to read or to write. Plain structs; every field
+// has a default. Thread safety: plain data.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace oiv4kv {
+
+struct StoreOptions {
+  // Run the FlatBuffers verifier on every annotation record read, so a
+  // corrupt or foreign value yields Status::Corruption instead of undefined
+  // behaviour. Measured (bench/store_bench, BM_AnnotationGet): ~5 % of a
+  // cached Get; RocksDB's block checksums already catch on-disk corruption.
+  // Default: true.
+  bool verify_records = true;
+
+  // Verify RocksDB block checksums (xxh3) on every read. Default: true.
+  bool verify_checksums = true;
+
+  // Block cache for the annotations family (records are zstd-compressed;
+  // the cache holds them uncompressed). Image families use no block cache:
+  // they are read through mmap (see store/layout.cc). Default: 256 MiB.
+  size_t annotation_cache_bytes = size_t{256} << 20;
+};
+
+struct WriterOptions {
+  // Memtable size per column family before a flush. Default: 64 MiB.
+  size_t write_buffer_bytes = size_t{64} << 20;
+
+  // fsync the write-ahead log on every Write(). Commits always sync.
+  // Default: false (a crash loses at most the batches not yet flushed,
+  // which a resumed conversion writes again).
+  bool sync_writes = false;
+
+  // Background threads for flushes and compactions. Default: 2.
+  int background_threads = 2;
+};
+
+}  // namespace oiv4kv

@@ -1,0 +1,280 @@
+#include "oiv4kv/store.h"
+
+#include <filesystem>
+
+#include "oiv4kv/version.h"
+#include "store/keys.h"
+#include "store/layout.h"
+#include "store/records.h"
+#include "store/store_internal.h"
+#include "store/view_factory.h"
+
+namespace oiv4kv {
+
+struct Store::Rep {
+  OpenDb db;
+  StoreOptions options;
+  rocksdb::ReadOptions read_options;
+  std::array<std::vector<uint64_t>, kNumSplits> ids;
+  std::array<Vocabulary, kNumVocabKinds> vocab;
+};
+
+namespace {
+
+Status ReadValue(const OpenDb& db, Family family, std::string_view key,
+                 std::string* value) {
+  rocksdb::Status s = db.db->Get(rocksdb::ReadOptions(), db.family(family),
+                                 rocksdb::Slice(key.data(), key.size()), value);
+  return FromRocks(s, std::string(FamilyName(family)) + "/" + std::string(key));
+}
+
+std::unique_ptr<internal::PinnedValue> NewPin() {
+  return std::make_unique<internal::PinnedValue>();
+}
+
+}  // namespace
+
+Status OpenStoreTuned(const std::string& path, const StoreOptions& options,
+                      const LayoutTuning& tuning, std::unique_ptr<Store>* store) {
+  std::error_code ec;
+  if (!std::filesystem::exists(std::filesystem::path(path) / "CURRENT", ec)) {
+    return Status::InvalidArgument(path + ": no oiv4-kv store here (no RocksDB CURRENT file)");
+  }
+  auto rep = std::make_unique<Store::Rep>();
+  rep->options = options;
+  rep->read_options.verify_checksums = options.verify_checksums;
+  OIV4KV_RETURN_IF_ERROR(OpenRocksDb(path, ReaderDbOptions(options),
+                                     ReaderFamilies(options, tuning),
+                                     /*read_only=*/true, &rep->db));
+  std::string value;
+  Status s = ReadValue(rep->db, Family::kMeta, kManifestKey, &value);
+  if (s.IsNotFound()) {
+    return Status::InvalidArgument(path + ": store is incomplete: no manifest was ever committed");
+  }
+  OIV4KV_RETURN_IF_ERROR(s);
+  Manifest manifest;
+  OIV4KV_RETURN_IF_ERROR(DecodeManifest(value, &manifest).WithContext(path));
+  if (manifest.schema_version != kSchemaVersion) {
+    return Status::NotSupported(path + ": store has schema version " +
+                                std::to_string(manifest.schema_version) +
+                                ", this library reads version " +
+                                std::to_string(kSchemaVersion));
+  }
+  if (!manifest.annotations_complete) {
+    return Status::InvalidArgument(
+        path + ": store is incomplete: its annotations were never committed "
+               "(conversion interrupted? run `oiv4-kv convert` again to resume)");
+  }
+  for (int k = 0; k < kNumVocabKinds; ++k) {
+    const auto kind = static_cast<VocabKind>(k);
+    std::vector<VocabEntry> entries;
+    OIV4KV_RETURN_IF_ERROR(ReadValue(rep->db, Family::kVocab, VocabKindName(kind), &value));
+    OIV4KV_RETURN_IF_ERROR(DecodeVocabulary(value, &entries)
+                               .WithContext(path + ": vocabulary " +
+                                            std::string(VocabKindName(kind))));
+    rep->vocab[k] = Vocabulary(std::move(entries));
+  }
+  for (Split split : kAllSplits) {
+    const auto& count = manifest.num_examples[static_cast<int>(split)];
+    if (!count) continue;
+    auto& ids = rep->ids[static_cast<int>(split)];
+    OIV4KV_RETURN_IF_ERROR(ReadValue(rep->db, Family::kMeta, IndexKey(split), &value));
+    OIV4KV_RETURN_IF_ERROR(DecodeIndex(value, &ids).WithContext(path + ": " + IndexKey(split)));
+    if (ids.size() != *count) {
+      return Status::Corruption(path + ": " + IndexKey(split) + " holds " +
+                                std::to_string(ids.size()) + " ids, the manifest says " +
+                                std::to_string(*count));
+    }
+  }
+  store->reset(new Store(path, std::move(rep)));
+  (*store)->manifest_ = std::move(manifest);
+  return Status::OK();
+}
+
+Status Store::Open(const std::string& path, const StoreOptions& options,
+                   std::unique_ptr<Store>* store) {
+  return OpenStoreTuned(path, options, LayoutTuning(), store);
+}
+
+Store::Store(std::string path, std::unique_ptr<Rep> rep)
+    : path_(std::move(path)), rep_(std::move(rep)) {}
+
+Store::~Store() = default;
+
+Status Store::CheckIndex(Split split, uint64_t index) const {
+  const uint64_t n = NumExamples(split);
+  if (index >= n) {
+    return Status::InvalidArgument("index " + std::to_string(index) + " out of range: " +
+                                   std::string(SplitName(split)) + " has " +
+                                   std::to_string(n) + " examples");
+  }
+  return Status::OK();
+}
+
+Status Store::CheckConfig(Config config) const {
+  if (HasConfig(config)) return Status::OK();
+  return Status::NotSupported(path_ + ": config " + std::string(ConfigName(config)) +
+                              " is not complete in this store");
+}
+
+Status Store::Get(Split split, uint64_t image_id, ExampleView* out) const {
+  const Key key = EncodeKey(split, image_id);
+  auto pin = NewPin();
+  rocksdb::Status s = rep_->db.db->Get(rep_->read_options,
+                                       rep_->db.family(Family::kAnnotations),
+                                       rocksdb::Slice(key.data(), key.size()), &pin->slice);
+  if (!s.ok()) return FromRocks(s, "example " + ExampleName(split, image_id));
+  return ViewFactory::MakeExample(std::move(pin), split, image_id,
+                                  rep_->options.verify_records, out);
+}
+
+Status Store::At(Split split, uint64_t index, ExampleView* out) const {
+  OIV4KV_RETURN_IF_ERROR(CheckIndex(split, index));
+  return Get(split, rep_->ids[static_cast<int>(split)][index], out);
+}
+
+Status Store::GetImage(Config config, Split split, uint64_t image_id,
+                       ImageView* out) const {
+  OIV4KV_RETURN_IF_ERROR(CheckConfig(config));
+  const Key key = EncodeKey(split, image_id);
+  auto pin = NewPin();
+  rocksdb::Status s = rep_->db.db->Get(rep_->read_options,
+                                       rep_->db.family(ImagesFamily(config)),
+                                       rocksdb::Slice(key.data(), key.size()), &pin->slice);
+  if (!s.ok()) {
+    return FromRocks(s, std::string(ConfigName(config)) + " image " +
+                            ExampleName(split, image_id));
+  }
+  return ViewFactory::MakeImage(std::move(pin), config, split, image_id, out);
+}
+
+Status Store::ImageAt(Config config, Split split, uint64_t index, ImageView* out) const {
+  OIV4KV_RETURN_IF_ERROR(CheckIndex(split, index));
+  return GetImage(config, split, rep_->ids[static_cast<int>(split)][index], out);
+}
+
+namespace {
+
+// One RocksDB MultiGet over `ids` in `family`; `make(i, pin, status)` turns
+// entry i into a view.
+template <typename Make>
+void MultiGetPinned(const OpenDb& db, const rocksdb::ReadOptions& read_options,
+                    Family family, Split split, std::span<const uint64_t> ids,
+                    std::vector<Status>* statuses, Make make) {
+  const size_t n = ids.size();
+  std::vector<Key> keys(n);
+  std::vector<rocksdb::Slice> slices(n);
+  for (size_t i = 0; i < n; ++i) {
+    keys[i] = EncodeKey(split, ids[i]);
+    slices[i] = rocksdb::Slice(keys[i].data(), keys[i].size());
+  }
+  std::vector<rocksdb::PinnableSlice> values(n);
+  std::vector<rocksdb::Status> rs(n);
+  db.db->MultiGet(read_options, db.family(family), n, slices.data(), values.data(),
+                  rs.data());
+  statuses->assign(n, Status::OK());
+  for (size_t i = 0; i < n; ++i) {
+    if (!rs[i].ok()) {
+      (*statuses)[i] = FromRocks(rs[i], ExampleName(split, ids[i]));
+      continue;
+    }
+    auto pin = NewPin();
+    pin->slice = std::move(values[i]);
+    (*statuses)[i] = make(i, std::move(pin));
+  }
+}
+
+}  // namespace
+
+void Store::MultiGet(Split split, std::span<const uint64_t> image_ids,
+                     std::vector<ExampleView>* out, std::vector<Status>* statuses) const {
+  out->clear();
+  out->resize(image_ids.size());
+  const bool verify = rep_->options.verify_records;
+  MultiGetPinned(rep_->db, rep_->read_options, Family::kAnnotations, split, image_ids,
+                 statuses, [&](size_t i, std::unique_ptr<internal::PinnedValue> pin) {
+                   return ViewFactory::MakeExample(std::move(pin), split, image_ids[i],
+                                                   verify, &(*out)[i]);
+                 });
+}
+
+void Store::MultiAt(Split split, std::span<const uint64_t> indices,
+                    std::vector<ExampleView>* out, std::vector<Status>* statuses) const {
+  // Out-of-range indices get their own status; the rest go in one MultiGet.
+  std::vector<uint64_t> ids;
+  std::vector<size_t> where;
+  std::vector<Status> index_status(indices.size());
+  for (size_t i = 0; i < indices.size(); ++i) {
+    index_status[i] = CheckIndex(split, indices[i]);
+    if (index_status[i].ok()) {
+      ids.push_back(rep_->ids[static_cast<int>(split)][indices[i]]);
+      where.push_back(i);
+    }
+  }
+  std::vector<ExampleView> found;
+  std::vector<Status> found_status;
+  MultiGet(split, ids, &found, &found_status);
+  out->clear();
+  out->resize(indices.size());
+  *statuses = std::move(index_status);
+  for (size_t j = 0; j < where.size(); ++j) {
+    (*out)[where[j]] = std::move(found[j]);
+    (*statuses)[where[j]] = std::move(found_status[j]);
+  }
+}
+
+void Store::MultiGetImages(Config config, Split split,
+                           std::span<const uint64_t> image_ids,
+                           std::vector<ImageView>* out,
+                           std::vector<Status>* statuses) const {
+  out->clear();
+  out->resize(image_ids.size());
+  Status config_status = CheckConfig(config);
+  if (!config_status.ok()) {
+    statuses->assign(image_ids.size(), config_status);
+    return;
+  }
+  MultiGetPinned(rep_->db, rep_->read_options, ImagesFamily(config), split, image_ids,
+                 statuses, [&](size_t i, std::unique_ptr<internal::PinnedValue> pin) {
+                   return ViewFactory::MakeImage(std::move(pin), config, split,
+                                                 image_ids[i], &(*out)[i]);
+                 });
+}
+
+uint64_t Store::NumExamples(Split split) const {
+  return rep_->ids[static_cast<int>(split)].size();
+}
+
+std::span<const uint64_t> Store::ImageIds(Split split) const {
+  return rep_->ids[static_cast<int>(split)];
+}
+
+std::vector<Config> Store::Configs() const {
+  std::vector<Config> out;
+  for (Config c : kAllConfigs) {
+    if (HasConfig(c)) out.push_back(c);
+  }
+  return out;
+}
+
+bool Store::HasConfig(Config config) const {
+  const ConfigManifest* c = manifest_.FindConfig(config);
+  return c != nullptr && c->complete;
+}
+
+const Vocabulary& Store::vocabulary(VocabKind kind) const {
+  return rep_->vocab[static_cast<int>(kind)];
+}
+
+std::map<std::string, uint64_t> Store::ColumnFamilyBytes() const {
+  std::map<std::string, uint64_t> out;
+  for (int i = 0; i < kNumFamilies; ++i) {
+    const auto f = static_cast<Family>(i);
+    rocksdb::ColumnFamilyMetaData meta;
+    rep_->db.db->GetColumnFamilyMetaData(rep_->db.family(f), &meta);
+    out[std::string(FamilyName(f))] = meta.size;
+  }
+  return out;
+}
+
+}  // namespace oiv4kv

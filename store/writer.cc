@@ -1,0 +1,360 @@
+#include "oiv4kv/writer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+
+#include <rocksdb/write_batch.h>
+
+#include "oiv4kv/version.h"
+#include "store/keys.h"
+#include "store/layout.h"
+#include "store/records.h"
+#include "store/store_internal.h"
+
+namespace oiv4kv {
+
+// ---- Batch: puts laid out in one arena, turned into a RocksDB WriteBatch by
+// Writer::Write, so batches can be built before (and without) a Writer.
+
+struct Batch::Rep {
+  struct Entry {
+    Family family;
+    size_t key_begin, key_size, value_begin, value_size;
+  };
+  std::string arena;
+  std::vector<Entry> entries;
+  flatbuffers::FlatBufferBuilder fbb;  // reused across examples
+  bool has_examples = false;
+  std::array<bool, kNumConfigs> has_images{};
+
+  // Appends key then value to the arena; `fill` writes the value.
+  template <typename Fill>
+  void Add(Family family, std::string_view key, Fill fill) {
+    Entry e{family, arena.size(), key.size(), 0, 0};
+    arena.append(key);
+    e.value_begin = arena.size();
+    fill(&arena);
+    e.value_size = arena.size() - e.value_begin;
+    entries.push_back(e);
+  }
+};
+
+Batch::Batch() : rep_(std::make_unique<Rep>()) {}
+Batch::~Batch() = default;
+Batch::Batch(Batch&&) noexcept = default;
+Batch& Batch::operator=(Batch&&) noexcept = default;
+
+Status Batch::AddExample(const ExampleData& example) {
+  OIV4KV_RETURN_IF_ERROR(BuildExample(example, &rep_->fbb)
+                             .WithContext(ExampleName(example.split, example.image_id)));
+  const Key key = EncodeKey(example.split, example.image_id);
+  rep_->Add(Family::kAnnotations, KeyView(key), [&](std::string* out) {
+    out->append(reinterpret_cast<const char*>(rep_->fbb.GetBufferPointer()),
+                rep_->fbb.GetSize());
+  });
+  rep_->has_examples = true;
+  return Status::OK();
+}
+
+void Batch::AddImage(Config config, Split split, uint64_t image_id,
+                     std::span<const uint8_t> bytes, const ImageMeta& meta) {
+  const Key key = EncodeKey(split, image_id);
+  rep_->Add(ImagesFamily(config), KeyView(key),
+            [&](std::string* out) { AppendImageValue(bytes, meta, out); });
+  rep_->has_images[static_cast<int>(config)] = true;
+}
+
+void Batch::PutProgress(std::string_view key, std::string_view value) {
+  rep_->Add(Family::kMeta, ProgressKey(key),
+            [&](std::string* out) { out->append(value); });
+}
+
+size_t Batch::Count() const { return rep_->entries.size(); }
+size_t Batch::ByteSize() const { return rep_->arena.size(); }
+
+void Batch::Clear() {
+  rep_->arena.clear();
+  rep_->entries.clear();
+  rep_->has_examples = false;
+  rep_->has_images.fill(false);
+}
+
+// ---- Writer
+
+struct Writer::Rep {
+  std::string path;
+  WriterOptions options;
+  OpenDb db;
+  Manifest manifest;
+  mutable std::mutex mu;  // guards first_error
+  Status first_error;
+
+  Status Remember(Status s) {
+    if (!s.ok()) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (first_error.ok()) first_error = s;
+    }
+    return s;
+  }
+
+  Status Check() const {
+    std::lock_guard<std::mutex> lock(mu);
+    return first_error;
+  }
+
+  // Writes the manifest (with whatever else is in `wb`) durably.
+  Status WriteManifest(rocksdb::WriteBatch* wb) {
+    manifest.schema_version = kSchemaVersion;
+    manifest.writer_version = std::string(LibraryVersion());
+    manifest.updated_unix_seconds = std::chrono::duration_cast<std::chrono::seconds>(
+        std::chrono::system_clock::now().time_since_epoch()).count();
+    const std::string value = EncodeManifest(manifest);
+    rocksdb::Status s = wb->Put(db.family(Family::kMeta), kManifestKey, value);
+    if (s.ok()) {
+      rocksdb::WriteOptions wo;
+      wo.sync = true;
+      s = db.db->Write(wo, wb);
+    }
+    return Remember(FromRocks(s, path + ": writing the manifest"));
+  }
+
+  // Flushes memtables so readers find everything in table files, with no
+  // write-ahead log to replay.
+  Status FlushAll() {
+    std::vector<rocksdb::ColumnFamilyHandle*> handles(db.families.begin(),
+                                                      db.families.end());
+    rocksdb::FlushOptions fo;
+    fo.wait = true;
+    return Remember(FromRocks(db.db->Flush(fo, handles), path + ": flush"));
+  }
+
+  // The image ids of `split` in `family`, ascending.
+  Status ScanIds(Family family, Split split, std::vector<uint64_t>* ids) {
+    const char lower = static_cast<char>(split);
+    const char upper = static_cast<char>(static_cast<uint8_t>(split) + 1);
+    rocksdb::Slice upper_bound(&upper, 1);
+    rocksdb::ReadOptions ro;
+    ro.fill_cache = false;
+    ro.iterate_upper_bound = &upper_bound;
+    ro.readahead_size = 4 << 20;
+    std::unique_ptr<rocksdb::Iterator> it(db.db->NewIterator(ro, db.family(family)));
+    ids->clear();
+    for (it->Seek(rocksdb::Slice(&lower, 1)); it->Valid(); it->Next()) {
+      Split s;
+      uint64_t id;
+      if (!DecodeKey(it->key().ToStringView(), &s, &id) || s != split) {
+        return Status::Corruption(path + ": malformed key in " +
+                                  std::string(FamilyName(family)));
+      }
+      ids->push_back(id);
+    }
+    return FromRocks(it->status(), path + ": scanning " + std::string(FamilyName(family)));
+  }
+};
+
+Status OpenWriterTuned(const std::string& path, const WriterOptions& options,
+                       const LayoutTuning& tuning, std::unique_ptr<Writer>* writer) {
+  auto rep = std::make_unique<Writer::Rep>();
+  rep->path = path;
+  rep->options = options;
+  OIV4KV_RETURN_IF_ERROR(OpenRocksDb(path, WriterDbOptions(options),
+                                     WriterFamilies(options, tuning),
+                                     /*read_only=*/false, &rep->db));
+  std::string value;
+  rocksdb::Status s = rep->db.db->Get(rocksdb::ReadOptions(),
+                                      rep->db.family(Family::kMeta), kManifestKey, &value);
+  if (s.ok()) {
+    OIV4KV_RETURN_IF_ERROR(DecodeManifest(value, &rep->manifest).WithContext(path));
+    if (rep->manifest.schema_version != kSchemaVersion) {
+      return Status::NotSupported(path + ": store has schema version " +
+                                  std::to_string(rep->manifest.schema_version) +
+                                  ", this library writes version " +
+                                  std::to_string(kSchemaVersion));
+    }
+  } else if (!s.IsNotFound()) {
+    return FromRocks(s, path + ": reading the manifest");
+  }
+  writer->reset(new Writer(std::move(rep)));
+  return Status::OK();
+}
+
+Status Writer::Open(const std::string& path, const WriterOptions& options,
+                    std::unique_ptr<Writer>* writer) {
+  return OpenWriterTuned(path, options, LayoutTuning(), writer);
+}
+
+Writer::Writer(std::unique_ptr<Rep> rep) : rep_(std::move(rep)) {}
+Writer::~Writer() = default;
+
+Status Writer::PutVocabulary(VocabKind kind, const std::vector<VocabEntry>& entries) {
+  OIV4KV_RETURN_IF_ERROR(rep_->Check());
+  if (rep_->manifest.annotations_complete) {
+    return rep_->Remember(Status::InvalidArgument(
+        rep_->path + ": vocabularies cannot change once annotations are committed"));
+  }
+  if (kind == VocabKind::kSource) {
+    bool same = entries.size() == kSourceNames.size();
+    for (size_t i = 0; same && i < entries.size(); ++i) {
+      same = entries[i].mid == kSourceNames[i];
+    }
+    if (!same) {
+      return rep_->Remember(Status::InvalidArgument(
+          "the source vocabulary must be TFDS's six sources in order"));
+    }
+  }
+  rocksdb::Status s = rep_->db.db->Put(rocksdb::WriteOptions(),
+                                       rep_->db.family(Family::kVocab),
+                                       VocabKindName(kind), EncodeVocabulary(kind, entries));
+  return rep_->Remember(FromRocks(s, rep_->path + ": vocabulary " +
+                                         std::string(VocabKindName(kind))));
+}
+
+Status Writer::BeginConfig(Config config) {
+  OIV4KV_RETURN_IF_ERROR(rep_->Check());
+  ConfigManifest* c = rep_->manifest.FindConfig(config);
+  if (c == nullptr) {
+    ConfigManifest entry;
+    entry.config = config;
+    rep_->manifest.configs.push_back(std::move(entry));
+    c = &rep_->manifest.configs.back();
+  }
+  c->complete = false;
+  rocksdb::WriteBatch wb;
+  return rep_->WriteManifest(&wb);
+}
+
+Status Writer::Write(const Batch& batch) {
+  OIV4KV_RETURN_IF_ERROR(rep_->Check());
+  const Batch::Rep& b = *batch.rep_;
+  if (b.has_examples && rep_->manifest.annotations_complete) {
+    return rep_->Remember(Status::InvalidArgument(
+        rep_->path + ": examples cannot be added once annotations are committed"));
+  }
+  for (Config config : kAllConfigs) {
+    if (!b.has_images[static_cast<int>(config)]) continue;
+    const ConfigManifest* c = rep_->manifest.FindConfig(config);
+    if (c == nullptr || c->complete) {
+      return rep_->Remember(Status::InvalidArgument(
+          rep_->path + ": images of config " + std::string(ConfigName(config)) +
+          " written without BeginConfig"));
+    }
+  }
+  rocksdb::WriteBatch wb(b.arena.size() + 32 * b.entries.size());
+  for (const Batch::Rep::Entry& e : b.entries) {
+    rocksdb::Status s = wb.Put(rep_->db.family(e.family),
+                               rocksdb::Slice(b.arena.data() + e.key_begin, e.key_size),
+                               rocksdb::Slice(b.arena.data() + e.value_begin, e.value_size));
+    if (!s.ok()) return rep_->Remember(FromRocks(s, rep_->path));
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = rep_->options.sync_writes;
+  return rep_->Remember(FromRocks(rep_->db.db->Write(wo, &wb), rep_->path + ": write"));
+}
+
+Status Writer::GetProgress(std::string_view key, std::string* value) const {
+  rocksdb::Status s = rep_->db.db->Get(rocksdb::ReadOptions(),
+                                       rep_->db.family(Family::kMeta),
+                                       ProgressKey(key), value);
+  return FromRocks(s, rep_->path + ": progress " + std::string(key));
+}
+
+Status Writer::CommitAnnotations(LabelOrder label_order, std::span<const Split> splits) {
+  OIV4KV_RETURN_IF_ERROR(rep_->Check());
+  for (int k = 0; k < kNumVocabKinds; ++k) {
+    const auto kind = static_cast<VocabKind>(k);
+    std::string value;
+    rocksdb::Status s = rep_->db.db->Get(rocksdb::ReadOptions(),
+                                         rep_->db.family(Family::kVocab),
+                                         VocabKindName(kind), &value);
+    if (s.IsNotFound()) {
+      return Status::InvalidArgument(rep_->path + ": vocabulary " +
+                                     std::string(VocabKindName(kind)) +
+                                     " missing: PutVocabulary before committing");
+    }
+    OIV4KV_RETURN_IF_ERROR(rep_->Remember(FromRocks(s, rep_->path)));
+  }
+  // Flush first so the key scans below read table files, not a large memtable.
+  OIV4KV_RETURN_IF_ERROR(rep_->FlushAll());
+  rocksdb::WriteBatch wb;
+  for (Split split : kAllSplits) {
+    std::vector<uint64_t> ids;
+    OIV4KV_RETURN_IF_ERROR(rep_->Remember(rep_->ScanIds(Family::kAnnotations, split, &ids)));
+    const bool named = std::find(splits.begin(), splits.end(), split) != splits.end();
+    auto& count = rep_->manifest.num_examples[static_cast<int>(split)];
+    if (ids.empty() && !named) {
+      count.reset();
+      wb.Delete(rep_->db.family(Family::kMeta), IndexKey(split)).PermitUncheckedError();
+      continue;
+    }
+    count = ids.size();
+    OIV4KV_RETURN_IF_ERROR(rep_->Remember(FromRocks(
+        wb.Put(rep_->db.family(Family::kMeta), IndexKey(split), EncodeIndex(ids)),
+        rep_->path)));
+  }
+  rep_->manifest.label_order = label_order;
+  rep_->manifest.annotations_complete = true;
+  OIV4KV_RETURN_IF_ERROR(rep_->WriteManifest(&wb));
+  OIV4KV_RETURN_IF_ERROR(rep_->FlushAll());
+  // One sorted run: a point lookup then touches a single table per key.
+  rocksdb::CompactRangeOptions cro;
+  cro.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
+  return rep_->Remember(FromRocks(
+      rep_->db.db->CompactRange(cro, rep_->db.family(Family::kAnnotations), nullptr, nullptr),
+      rep_->path + ": compacting annotations"));
+}
+
+Status Writer::CommitConfig(Config config, const ConfigCommit& commit) {
+  OIV4KV_RETURN_IF_ERROR(rep_->Check());
+  const std::string config_name(ConfigName(config));
+  if (!rep_->manifest.annotations_complete) {
+    return Status::InvalidArgument(rep_->path + ": commit the annotations before config " +
+                                   config_name);
+  }
+  ConfigManifest* c = rep_->manifest.FindConfig(config);
+  if (c == nullptr) {
+    return Status::InvalidArgument(rep_->path + ": config " + config_name + " was never begun");
+  }
+  OIV4KV_RETURN_IF_ERROR(rep_->FlushAll());
+  const Family family = ImagesFamily(config);
+  for (Split split : kAllSplits) {
+    std::vector<uint64_t> examples, images;
+    const auto& count = rep_->manifest.num_examples[static_cast<int>(split)];
+    if (count) {
+      std::string value;
+      OIV4KV_RETURN_IF_ERROR(rep_->Remember(FromRocks(
+          rep_->db.db->Get(rocksdb::ReadOptions(), rep_->db.family(Family::kMeta),
+                           IndexKey(split), &value),
+          rep_->path + ": " + IndexKey(split))));
+      OIV4KV_RETURN_IF_ERROR(DecodeIndex(value, &examples));
+    }
+    OIV4KV_RETURN_IF_ERROR(rep_->Remember(rep_->ScanIds(family, split, &images)));
+    // Both lists ascend: the first difference names the offender.
+    auto [e, i] = std::mismatch(examples.begin(), examples.end(), images.begin(), images.end());
+    if (e != examples.end() && (i == images.end() || *e < *i)) {
+      return Status::Corruption(rep_->path + ": example " + ExampleName(split, *e) +
+                                " has no image in config " + config_name);
+    }
+    if (i != images.end()) {
+      return Status::Corruption(rep_->path + ": config " + config_name + " holds image " +
+                                ExampleName(split, *i) + " of no example");
+    }
+    if (count) {
+      c->num_images[static_cast<int>(split)] = images.size();
+    } else {
+      c->num_images[static_cast<int>(split)].reset();
+    }
+  }
+  c->options = commit.options;
+  c->report = commit.report;
+  c->complete = true;
+  rocksdb::WriteBatch wb;
+  OIV4KV_RETURN_IF_ERROR(rep_->WriteManifest(&wb));
+  return rep_->FlushAll();
+}
+
+const Manifest& Writer::manifest() const { return rep_->manifest; }
+
+Status Writer::status() const { return rep_->Check(); }
+
+}  // namespace oiv4kv

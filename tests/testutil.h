@@ -1,0 +1,78 @@
+// Shared test helpers: status assertions, temporary directories, and small
+// realistic stores written from the sample generator, whose own record of
+// what it wrote is the expected value of every read-back test.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "oiv4kv/status.h"
+#include "oiv4kv/store.h"
+#include "oiv4kv/writer.h"
+#include "store/sample_examples.h"
+
+#define ASSERT_OK(expr)                                              \
+  do {                                                               \
+    const ::oiv4kv::Status _s = (expr);                              \
+    ASSERT_TRUE(_s.ok()) << #expr << " -> " << _s.ToString();        \
+  } while (0)
+#define EXPECT_OK(expr)                                              \
+  do {                                                               \
+    const ::oiv4kv::Status _s = (expr);                              \
+    EXPECT_TRUE(_s.ok()) << #expr << " -> " << _s.ToString();        \
+  } while (0)
+
+namespace oiv4kv::testing {
+
+// A fresh directory under the system temp dir, removed on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string Sub(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+struct StoredImage {
+  std::vector<uint8_t> bytes;
+  ImageMeta meta;
+};
+
+// What a sample store holds, as the generator wrote it.
+struct SampleStore {
+  std::string path;
+  SampleVocabularies vocab;
+  std::map<std::pair<Split, uint64_t>, ExampleData> examples;  // key order
+  std::map<std::tuple<Config, Split, uint64_t>, StoredImage> images;
+
+  std::vector<uint64_t> Ids(Split split) const;
+};
+
+struct SampleSpec {
+  std::array<size_t, kNumSplits> examples = {40, 12, 8};
+  std::vector<Config> configs = {Config::kOriginal};
+  uint64_t seed = 1;
+  size_t examples_per_batch = 16;
+  bool commit = true;  // false: write everything but commit nothing
+};
+
+// Writes a store at `path` per `spec`; `out` records what was written.
+Status WriteSampleStore(const std::string& path, const SampleSpec& spec, SampleStore* out);
+
+// Writes the images of `config` for every example of `sample` into an open
+// writer (BeginConfig, batches, CommitConfig), recording them in `sample`.
+Status AddSampleConfig(Writer* writer, Config config, SampleExampleGenerator* gen,
+                       SampleStore* sample);
+
+// Checks every feature of `view` against `expected`.
+void ExpectSameExample(const ExampleData& expected, const ExampleView& view);
+
+}  // namespace oiv4kv::testing

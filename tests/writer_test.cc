@@ -1,0 +1,149 @@
+#include "oiv4kv/writer.h"
+
+#include <gtest/gtest.h>
+
+#include "store/keys.h"
+#include "tests/testutil.h"
+
+namespace oiv4kv {
+namespace {
+
+using testing::TempDir;
+
+class WriterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_OK(Writer::Open(dir_.Sub("s"), WriterOptions(), &writer_));
+  }
+
+  void PutVocabularies() {
+    const SampleVocabularies& v = gen_.vocabularies();
+    ASSERT_OK(writer_->PutVocabulary(VocabKind::kAll, v.all));
+    ASSERT_OK(writer_->PutVocabulary(VocabKind::kTrainable, v.trainable));
+    ASSERT_OK(writer_->PutVocabulary(VocabKind::kBoxable, v.boxable));
+    ASSERT_OK(writer_->PutVocabulary(VocabKind::kSource, v.source));
+  }
+
+  // Writes examples `ids` of train, with images in `config` for `with_image`.
+  void WriteExamples(const std::vector<uint64_t>& ids,
+                     const std::vector<uint64_t>& with_image) {
+    Batch batch;
+    for (uint64_t id : ids) ASSERT_OK(batch.AddExample(gen_.Next(Split::kTrain, id)));
+    for (uint64_t id : with_image) {
+      batch.AddImage(Config::k300k, Split::kTrain, id, gen_.ImageBytes(10, 50),
+                     {4, 3, ImageFormat::kJpeg});
+    }
+    ASSERT_OK(writer_->Write(batch));
+  }
+
+  TempDir dir_;
+  SampleExampleGenerator gen_{11};
+  std::unique_ptr<Writer> writer_;
+  const Split train_[1] = {Split::kTrain};
+};
+
+TEST_F(WriterTest, CommitConfigNamesAnExampleWithoutImage) {
+  PutVocabularies();
+  ASSERT_OK(writer_->BeginConfig(Config::k300k));
+  WriteExamples({10, 20, 30}, {10, 30});
+  ASSERT_OK(writer_->CommitAnnotations(LabelOrder::kTfds, train_));
+  const Status s = writer_->CommitConfig(Config::k300k, ConfigCommit{});
+  EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+  EXPECT_NE(std::string::npos, s.message().find(ExampleName(Split::kTrain, 20)))
+      << s.message();
+  EXPECT_FALSE(writer_->manifest().FindConfig(Config::k300k)->complete);
+}
+
+TEST_F(WriterTest, CommitConfigNamesAnImageWithoutExample) {
+  PutVocabularies();
+  ASSERT_OK(writer_->BeginConfig(Config::k300k));
+  WriteExamples({10, 30}, {10, 20, 30});
+  ASSERT_OK(writer_->CommitAnnotations(LabelOrder::kTfds, train_));
+  const Status s = writer_->CommitConfig(Config::k300k, ConfigCommit{});
+  EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+  EXPECT_NE(std::string::npos, s.message().find(ExampleName(Split::kTrain, 20)))
+      << s.message();
+}
+
+TEST_F(WriterTest, CommitConfigRecordsCountsOptionsAndReport) {
+  PutVocabularies();
+  ASSERT_OK(writer_->BeginConfig(Config::k300k));
+  WriteExamples({1, 2, 3}, {1, 2, 3});
+  ASSERT_OK(writer_->CommitAnnotations(LabelOrder::kTfds, train_));
+  ConfigCommit commit;
+  commit.options.on_error = "skip";
+  commit.report.problems.push_back({"train_0.tar.gz:x.jpg", "not a JPEG"});
+  ASSERT_OK(writer_->CommitConfig(Config::k300k, commit));
+  const ConfigManifest* c = writer_->manifest().FindConfig(Config::k300k);
+  ASSERT_NE(nullptr, c);
+  EXPECT_TRUE(c->complete);
+  EXPECT_EQ(3u, c->num_images[0]);
+  EXPECT_FALSE(c->num_images[1].has_value());
+  EXPECT_EQ("skip", c->options.on_error);
+  ASSERT_EQ(1u, c->report.problems.size());
+  EXPECT_EQ(3u, writer_->manifest().num_examples[0]);
+}
+
+TEST_F(WriterTest, ImagesNeedBeginConfig) {
+  PutVocabularies();
+  Batch batch;
+  batch.AddImage(Config::kOriginal, Split::kTrain, 1, gen_.ImageBytes(10, 20), {});
+  const Status s = writer_->Write(batch);
+  EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+  // The first error sticks: nothing can be committed after it.
+  EXPECT_TRUE(writer_->status().IsInvalidArgument());
+  EXPECT_FALSE(writer_->CommitAnnotations(LabelOrder::kTfds, train_).ok());
+}
+
+TEST_F(WriterTest, ExamplesAndVocabulariesAreFrozenOnceCommitted) {
+  PutVocabularies();
+  WriteExamples({1}, {});
+  ASSERT_OK(writer_->CommitAnnotations(LabelOrder::kTfds, train_));
+  Batch batch;
+  ASSERT_OK(batch.AddExample(gen_.Next(Split::kTrain, 2)));
+  EXPECT_TRUE(writer_->Write(batch).IsInvalidArgument());
+}
+
+TEST_F(WriterTest, VocabulariesAreRequiredAndSourcesFixed) {
+  WriteExamples({1}, {});
+  Status s = writer_->CommitAnnotations(LabelOrder::kTfds, train_);
+  EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+  EXPECT_NE(std::string::npos, s.message().find("vocabulary all")) << s.message();
+  s = writer_->PutVocabulary(VocabKind::kSource, {{"machine", ""}, {"verification", ""}});
+  EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+}
+
+TEST_F(WriterTest, BatchRejectsArraysOfUnequalLength) {
+  ExampleData e = gen_.Next(Split::kTrain, 5);
+  e.objects.source.push_back(1);
+  Batch batch;
+  const Status s = batch.AddExample(e);
+  EXPECT_TRUE(s.IsInvalidArgument());
+  EXPECT_NE(std::string::npos, s.message().find(ExampleName(Split::kTrain, 5)));
+  EXPECT_EQ(0u, batch.Count());
+}
+
+TEST_F(WriterTest, ProgressIsWrittenWithItsBatch) {
+  std::string value;
+  EXPECT_TRUE(writer_->GetProgress("train_0.tar.gz", &value).IsNotFound());
+  Batch batch;
+  ASSERT_OK(batch.AddExample(gen_.Next(Split::kTrain, 7)));
+  batch.PutProgress("train_0.tar.gz", "member 17");
+  ASSERT_OK(writer_->Write(batch));
+  ASSERT_OK(writer_->GetProgress("train_0.tar.gz", &value));
+  EXPECT_EQ("member 17", value);
+  writer_.reset();
+  ASSERT_OK(Writer::Open(dir_.Sub("s"), WriterOptions(), &writer_));
+  ASSERT_OK(writer_->GetProgress("train_0.tar.gz", &value));
+  EXPECT_EQ("member 17", value);
+}
+
+TEST_F(WriterTest, OneWriterAtATime) {
+  std::unique_ptr<Writer> second;
+  const Status s = Writer::Open(dir_.Sub("s"), WriterOptions(), &second);
+  EXPECT_TRUE(s.IsIOError()) << s.ToString();
+  EXPECT_EQ(nullptr, second);
+}
+
+}  // namespace
+}  // namespace oiv4kv
