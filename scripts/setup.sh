@@ -11,6 +11,7 @@ packages=(
   libzstd-dev zlib1g-dev
   libarchive-dev            # tar / tar.gz archives of the download
   libcli11-dev              # command line
+  nlohmann-json3-dev        # JSON output of the command line
   libyuv-dev                # scaling and colour conversion
   libgtest-dev libgmock-dev libbenchmark-dev  # tests and benchmarks
   liblmdb-dev               # the LMDB baseline in benchmarks

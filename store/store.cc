@@ -47,20 +47,23 @@ Status OpenStoreTuned(const std::string& path, const StoreOptions& options,
                                      ReaderFamilies(options, tuning),
                                      /*read_only=*/true, &rep->db));
   std::string value;
-  Status s = ReadValue(rep->db, Family::kMeta, kManifestKey, &value);
-  if (s.IsNotFound()) {
-    return Status::InvalidArgument(path + ": store is incomplete: no manifest was ever committed");
-  }
-  OIV4KV_RETURN_IF_ERROR(s);
   Manifest manifest;
-  OIV4KV_RETURN_IF_ERROR(DecodeManifest(value, &manifest).WithContext(path));
+  Status s = ReadValue(rep->db, Family::kMeta, kManifestKey, &value);
+  if (s.IsNotFound() && options.allow_incomplete) {
+    manifest.schema_version = kSchemaVersion;
+  } else if (s.IsNotFound()) {
+    return Status::InvalidArgument(path + ": store is incomplete: no manifest was ever committed");
+  } else {
+    OIV4KV_RETURN_IF_ERROR(s);
+    OIV4KV_RETURN_IF_ERROR(DecodeManifest(value, &manifest).WithContext(path));
+  }
   if (manifest.schema_version != kSchemaVersion) {
     return Status::NotSupported(path + ": store has schema version " +
                                 std::to_string(manifest.schema_version) +
                                 ", this library reads version " +
                                 std::to_string(kSchemaVersion));
   }
-  if (!manifest.annotations_complete) {
+  if (!manifest.annotations_complete && !options.allow_incomplete) {
     return Status::InvalidArgument(
         path + ": store is incomplete: its annotations were never committed "
                "(conversion interrupted? run `oiv4-kv convert` again to resume)");
@@ -68,7 +71,9 @@ Status OpenStoreTuned(const std::string& path, const StoreOptions& options,
   for (int k = 0; k < kNumVocabKinds; ++k) {
     const auto kind = static_cast<VocabKind>(k);
     std::vector<VocabEntry> entries;
-    OIV4KV_RETURN_IF_ERROR(ReadValue(rep->db, Family::kVocab, VocabKindName(kind), &value));
+    s = ReadValue(rep->db, Family::kVocab, VocabKindName(kind), &value);
+    if (s.IsNotFound() && !manifest.annotations_complete) continue;  // allow_incomplete
+    OIV4KV_RETURN_IF_ERROR(s);
     OIV4KV_RETURN_IF_ERROR(DecodeVocabulary(value, &entries)
                                .WithContext(path + ": vocabulary " +
                                             std::string(VocabKindName(kind))));

@@ -8,6 +8,12 @@
 namespace oiv4kv {
 
 struct StoreOptions {
+  // Open a store whose annotations were never committed (an interrupted
+  // conversion) instead of refusing it, for inspection tools such as
+  // `oiv4-kv info`. Its counts, index and vocabularies may be empty.
+  // Default: false.
+  bool allow_incomplete = false;
+
   // Run the FlatBuffers verifier on every annotation record read, so a
   // corrupt or foreign value yields Status::Corruption instead of undefined
   // behaviour. Measured (bench/store_bench, BM_AnnotationGet): ~5 % of a

@@ -1,0 +1,12 @@
+// The oiv4-kv subcommands. Each Add*Command registers its CLI11 subcommand
+// on `app`; when that subcommand runs, its callback stores the process exit
+// code in `*exit_code`: 0 ok, 1 a problem was found, 2 a usage error.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace oiv4kv::tools {
+
+void AddInfoCommand(CLI::App* app, int* exit_code);
+
+}  // namespace oiv4kv::tools

@@ -1,0 +1,20 @@
+// oiv4-kv: the command line of the Open Images V4 key-value store.
+#include <CLI/CLI.hpp>
+
+#include "oiv4kv/version.h"
+#include "tools/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"oiv4-kv: Open Images V4 (TFDS open_images_v4) as an embedded key-value store"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string(oiv4kv::LibraryVersion()));
+  int exit_code = 0;
+  oiv4kv::tools::AddInfoCommand(&app, &exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;  // --help and --version exit 0; usage errors 2
+  }
+  return exit_code;
+}
