@@ -34,7 +34,7 @@ Family ImagesFamily(Config config);
 struct LayoutTuning {
   // Annotations family, at write time.
   rocksdb::CompressionType annotation_compression = rocksdb::kZSTD;
-  size_t annotation_block_bytes = 16 << 10;
+  size_t annotation_block_bytes = 4 << 10;
   // Image families, at read time: true reads through a block cache instead
   // of straight from the mmap'ed files.
   bool image_block_cache = false;
