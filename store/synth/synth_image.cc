@@ -354,19 +354,21 @@ size_t JpegSofOffset(const std::vector<uint8_t>& jpeg) {
   });
 }
 
-ImageEncoder::ImageEncoder() : tj_(tjInitCompress()) {}
+ImageEncoder::ImageEncoder() : tj_(tjInitCompress()), tj_progressive_(tjInitCompress()) {}
 ImageEncoder::~ImageEncoder() {
   if (tj_ != nullptr) tjDestroy(tj_);
+  if (tj_progressive_ != nullptr) tjDestroy(tj_progressive_);
 }
 
 Status ImageEncoder::Jpeg(uint32_t w, uint32_t h, int subsamp, int quality, int flags,
                           std::vector<uint8_t>* out) {
-  if (tj_ == nullptr) return Status::IOError("tjInitCompress failed");
+  void* tj = (flags & TJFLAG_PROGRESSIVE) ? tj_progressive_ : tj_;
+  if (tj == nullptr) return Status::IOError("tjInitCompress failed");
   unsigned char* buf = nullptr;
   unsigned long size = 0;
-  if (tjCompress2(tj_, rgb_.data(), static_cast<int>(w), 0, static_cast<int>(h), TJPF_RGB, &buf,
+  if (tjCompress2(tj, rgb_.data(), static_cast<int>(w), 0, static_cast<int>(h), TJPF_RGB, &buf,
                   &size, subsamp, quality, flags) != 0) {
-    const std::string msg = tjGetErrorStr2(tj_);
+    const std::string msg = tjGetErrorStr2(tj);
     tjFree(buf);
     return Status::IOError("TurboJPEG: " + msg);
   }

@@ -46,6 +46,10 @@ class ImageEncoder {
               std::vector<uint8_t>* out);
 
   void* tj_ = nullptr;  // tjhandle
+  // TurboJPEG 2.1.5 writes corrupt baseline files from a handle that has
+  // compressed a progressive one (measured here: every later image broken),
+  // so progressive files get a handle of their own.
+  void* tj_progressive_ = nullptr;
   std::vector<uint8_t> rgb_;
 };
 
