@@ -935,7 +935,11 @@ TEST(Synth, RejectsBadOptionsAndNonEmptyDirectories) {
   std::ofstream(dir.Sub("c/x")) << "x";
   EXPECT_TRUE(WriteSynthDownload(dir.Sub("c"), Small(1), &r).IsInvalidArgument());
   std::ofstream(dir.Sub("file")) << "x";
-  EXPECT_FALSE(WriteSynthDownload(dir.Sub("file"), Small(1), &r).ok());
+  EXPECT_TRUE(WriteSynthDownload(dir.Sub("file"), Small(1), &r).IsInvalidArgument());
+  // procfs takes no new directories, not even from root.
+  const Status s = WriteSynthDownload("/proc/oiv4kv-synth-test", Small(1), &r);
+  EXPECT_TRUE(s.IsIOError()) << s.ToString();
+  EXPECT_NE(std::string::npos, s.message().find("/proc/oiv4kv-synth-test")) << s.ToString();
 }
 
 TEST(Synth, ReportsProgress) {

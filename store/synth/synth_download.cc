@@ -350,8 +350,9 @@ Status WriteAnnotations(const SynthOptions& o, std::vector<PlannedSplit>* splits
   return Status::OK();
 }
 
-// Encodes the members of one archive in chunks on `threads` threads and
-// writes them in order: memory stays bounded by the chunk.
+// Writes the members of every archive in order. Members are encoded in
+// chunks on `threads` threads; while one chunk is written (tar, gzip: one
+// thread), the next is encoded. Memory stays bounded by two chunks.
 class ArchiveWriter {
  public:
   ArchiveWriter(const SynthOptions& o, SynthRecord* record)
@@ -359,45 +360,75 @@ class ArchiveWriter {
         record_(record),
         threads_(o.threads > 0 ? o.threads
                                : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))),
+        chunk_(static_cast<size_t>(threads_) * 8),
         encoders_(static_cast<size_t>(threads_)) {}
+  ~ArchiveWriter() {
+    if (background_.joinable()) background_.join();
+  }
 
-  Status Write(const PlannedSplit& p, size_t total_images) {
-    for (const PlannedArchive& a : p.archives) {
-      std::unique_ptr<synth::MemberSink> sink;
-      OIV4KV_RETURN_IF_ERROR(synth::MemberSink::Open(o_.archives, p.dir, a.file, &sink));
-      const std::string archive = p.prefix + a.file;
-      const size_t chunk = static_cast<size_t>(threads_) * 8;
-      for (size_t begin = 0; begin < a.members.size(); begin += chunk) {
-        const size_t end = std::min(a.members.size(), begin + chunk);
-        OIV4KV_RETURN_IF_ERROR(Encode(p, a, begin, end));
-        for (size_t i = begin; i < end; ++i) {
-          OIV4KV_RETURN_IF_ERROR(Put(p, archive, a.members[i], &bytes_[i - begin], sink.get()));
-        }
-        if (o_.progress) o_.progress(done_, total_images);
+  Status Write(const std::vector<PlannedSplit>& splits, size_t total_images) {
+    for (const PlannedSplit& p : splits) {
+      for (const PlannedArchive& a : p.archives) {
+        for (const Member& m : a.members) items_.push_back({&p, &a, &m});
       }
-      OIV4KV_RETURN_IF_ERROR(sink->Close());
     }
-    return Status::OK();
+    const size_t chunks = (items_.size() + chunk_ - 1) / chunk_;
+    encoded_ = EncodeChunk(0, &buffers_[0]);
+    size_t next_item = 0;
+    for (const PlannedSplit& p : splits) {
+      for (const PlannedArchive& a : p.archives) {
+        std::unique_ptr<synth::MemberSink> sink;
+        OIV4KV_RETURN_IF_ERROR(synth::MemberSink::Open(o_.archives, p.dir, a.file, &sink));
+        const std::string archive = p.prefix + a.file;
+        for (size_t k = 0; k < a.members.size(); ++k, ++next_item) {
+          const size_t c = next_item / chunk_;
+          if (next_item % chunk_ == 0) {
+            // Chunk c is encoded (or failed): start c + 1, then write c.
+            if (background_.joinable()) background_.join();
+            OIV4KV_RETURN_IF_ERROR(encoded_);
+            if (c + 1 < chunks) {
+              background_ = std::thread([this, c] {
+                encoded_ = EncodeChunk(c + 1, &buffers_[(c + 1) % 2]);
+              });
+            }
+          }
+          std::vector<uint8_t>* bytes = &buffers_[c % 2][next_item % chunk_];
+          OIV4KV_RETURN_IF_ERROR(Put(p, archive, a.members[k], bytes, sink.get()));
+          if (o_.progress && (next_item + 1) % chunk_ == 0) o_.progress(done_, total_images);
+        }
+        OIV4KV_RETURN_IF_ERROR(sink->Close());
+      }
+    }
+    if (background_.joinable()) background_.join();
+    if (o_.progress) o_.progress(done_, total_images);
+    return encoded_;
   }
 
  private:
-  const ImageSpec* SpecOf(const PlannedSplit& p, const Member& m) const {
-    switch (m.type) {
-      case Member::Type::kImage: return &p.images[m.image].spec;
-      case Member::Type::kExtraFile: return &m.spec;
+  struct Item {
+    const PlannedSplit* split;
+    const PlannedArchive* archive;
+    const Member* member;
+  };
+
+  static const ImageSpec* SpecOf(const Item& item) {
+    switch (item.member->type) {
+      case Member::Type::kImage: return &item.split->images[item.member->image].spec;
+      case Member::Type::kExtraFile: return &item.member->spec;
       default: return nullptr;
     }
   }
 
-  Status Encode(const PlannedSplit& p, const PlannedArchive& a, size_t begin, size_t end) {
-    const size_t n = end - begin;
-    bytes_.resize(std::max(bytes_.size(), n));
+  Status EncodeChunk(size_t c, std::vector<std::vector<uint8_t>>* out) {
+    const size_t begin = c * chunk_, n = std::min(chunk_, items_.size() - begin);
+    out->resize(chunk_);
     std::vector<Status> status(n);
     std::atomic<size_t> next{0};
     auto work = [&](synth::ImageEncoder* encoder) {
       for (size_t i; (i = next.fetch_add(1)) < n;) {
-        if (const ImageSpec* spec = SpecOf(p, a.members[begin + i])) {
-          status[i] = encoder->Encode(*spec, &bytes_[i]).WithContext(a.members[begin + i].name);
+        const Item& item = items_[begin + i];
+        if (const ImageSpec* spec = SpecOf(item)) {
+          status[i] = encoder->Encode(*spec, &(*out)[i]).WithContext(item.member->name);
         }
       }
     };
@@ -450,8 +481,12 @@ class ArchiveWriter {
   const SynthOptions& o_;
   SynthRecord* record_;
   const int threads_;
-  std::vector<synth::ImageEncoder> encoders_;
-  std::vector<std::vector<uint8_t>> bytes_;  // the current chunk's members
+  const size_t chunk_;
+  std::vector<synth::ImageEncoder> encoders_;  // used by one chunk at a time
+  std::vector<Item> items_;                    // every member, in writing order
+  std::vector<std::vector<uint8_t>> buffers_[2];  // chunk c lives in buffers_[c % 2]
+  std::thread background_;  // encodes the next chunk; joined before encoded_ is read
+  Status encoded_;          // the outcome of the last chunk encoded
   size_t done_ = 0;
 };
 
@@ -494,7 +529,7 @@ Status WriteSynthDownload(const std::string& out_dir, const SynthOptions& option
 
   OIV4KV_RETURN_IF_ERROR(WriteAnnotations(options, &splits, record));
   ArchiveWriter writer(options, record);
-  for (const PlannedSplit& p : splits) OIV4KV_RETURN_IF_ERROR(writer.Write(p, n));
+  OIV4KV_RETURN_IF_ERROR(writer.Write(splits, n));
   record->bytes_written = BytesUnder(out_dir);
   return Status::OK();
 }
