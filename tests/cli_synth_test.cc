@@ -49,7 +49,8 @@ TEST(CliSynth, WritesTheRequestedLayoutAndSummarizes) {
 
 TEST(CliSynth, DefaultsToTarGzAndNoAwkwardWhenAsked) {
   TempDir dir;
-  const CommandResult r = Oiv4kv("synth " + dir.Sub("dl") + " --images 20 --max-side 16 --no-awkward");
+  const CommandResult r =
+      Oiv4kv("synth " + dir.Sub("dl") + " --images 20 --max-side 16 --no-awkward");
   ASSERT_EQ(0, r.exit_code) << r.out;
   EXPECT_NE(std::string::npos, r.out.find("0 awkward, 0 bad members")) << r.out;
   EXPECT_TRUE(fs::is_regular_file(dir.Sub("dl/train_f.tar.gz")));

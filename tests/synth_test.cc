@@ -2,8 +2,6 @@
 // back here by independent means (libarchive, TurboJPEG, a few lines of CSV
 // splitting, a small EXIF reader) and checked against the generator's
 // record, which other tests use as their expected values.
-#include "store/synth/synth_download.h"
-
 #include <archive.h>
 #include <archive_entry.h>
 #include <gtest/gtest.h>
@@ -20,6 +18,7 @@
 #include <sstream>
 
 #include "store/keys.h"
+#include "store/synth/synth_download.h"
 #include "store/synth/synth_image.h"
 #include "tests/testutil.h"
 
@@ -245,8 +244,8 @@ uint64_t ParseId(const std::string& hex) {
 }
 
 // The features of every image built from the CSV text alone, per SPEC.md.
-std::map<uint64_t, ExampleData> ExamplesFromCsv(const std::string& dir, Split split,
-                                                const Vocab& v, const std::set<uint64_t>& images,
+std::map<uint64_t, ExampleData> ExamplesFromCsv(const std::string& dir, Split split, const Vocab& v,
+                                                const std::set<uint64_t>& images,
                                                 uint64_t* orphans) {
   std::map<uint64_t, ExampleData> out;
   const std::string prefix = dir + "/" + std::string(SplitName(split)) + "-annotations-";
@@ -262,7 +261,8 @@ std::map<uint64_t, ExampleData> ExamplesFromCsv(const std::string& dir, Split sp
         continue;
       }
       ExampleData& e = out[id];
-      const auto conf = static_cast<uint8_t>(static_cast<int>(std::strtod(f[3].c_str(), nullptr) * 10));
+      const auto conf =
+          static_cast<uint8_t>(static_cast<int>(std::strtod(f[3].c_str(), nullptr) * 10));
       const auto source = static_cast<uint8_t>(SourceId(f[1]));
       e.objects.label.push_back(static_cast<uint16_t>(v.all.at(f[2])));
       e.objects.confidence.push_back(conf);
@@ -290,7 +290,8 @@ std::map<uint64_t, ExampleData> ExamplesFromCsv(const std::string& dir, Split sp
     auto& b = out[id].bobjects;
     b.label.push_back(static_cast<uint16_t>(v.boxable.at(f[2])));
     b.source.push_back(static_cast<uint8_t>(SourceId(f[1])));
-    for (int c : {6, 4, 7, 5}) b.bbox.push_back(static_cast<float>(std::strtod(f[c].c_str(), nullptr)));
+    for (int c : {6, 4, 7, 5})
+      b.bbox.push_back(static_cast<float>(std::strtod(f[c].c_str(), nullptr)));
     auto flag = [](const std::string& s) { return static_cast<int8_t>(std::stoi(s)); };
     b.is_occluded.push_back(flag(f[8]));
     b.is_truncated.push_back(flag(f[9]));
@@ -382,15 +383,15 @@ TempDir* SynthTest::dir_ = nullptr;
 SynthRecord* SynthTest::record_ = nullptr;
 
 const std::vector<std::string> kArchiveStems = {
-    "train_0", "train_1", "train_2", "train_3", "train_4", "train_5", "train_6", "train_7",
-    "train_8", "train_9", "train_a", "train_b", "train_c", "train_d", "train_e", "train_f",
-    "validation", "test"};
+    "train_0", "train_1", "train_2", "train_3", "train_4",    "train_5",
+    "train_6", "train_7", "train_8", "train_9", "train_a",    "train_b",
+    "train_c", "train_d", "train_e", "train_f", "validation", "test"};
 
 TEST_F(SynthTest, WritesEveryFileOfTheOfficialLayout) {
-  for (const char* f : {"class-descriptions.csv", "class-descriptions-boxable.csv",
-                        "classes-trainable.txt", "tfds_lists/open_images_classes_all.txt",
-                        "tfds_lists/open_images_classes_trainable.txt",
-                        "tfds_lists/open_images_classes_boxable.txt"}) {
+  for (const char* f :
+       {"class-descriptions.csv", "class-descriptions-boxable.csv", "classes-trainable.txt",
+        "tfds_lists/open_images_classes_all.txt", "tfds_lists/open_images_classes_trainable.txt",
+        "tfds_lists/open_images_classes_boxable.txt"}) {
     EXPECT_TRUE(fs::is_regular_file(root() + "/" + f)) << f;
   }
   for (Split split : kAllSplits) {
@@ -742,9 +743,10 @@ TEST(SynthImage, EveryKindDecodesInAnyOrderFromOneEncoder) {
   // TurboJPEG handle that compressed a progressive image once corrupted the
   // baseline images after it.
   synth::ImageEncoder encoder;
-  const SynthKind order[] = {SynthKind::kProgressive, SynthKind::kNormal,    SynthKind::kGray,
-                             SynthKind::kProgressive, SynthKind::kChroma444, SynthKind::kCmyk,
-                             SynthKind::kExifRotated, SynthKind::kNormal,    SynthKind::kProgressive};
+  const SynthKind order[] = {
+      SynthKind::kProgressive, SynthKind::kNormal,    SynthKind::kGray,
+      SynthKind::kProgressive, SynthKind::kChroma444, SynthKind::kCmyk,
+      SynthKind::kExifRotated, SynthKind::kNormal,    SynthKind::kProgressive};
   uint64_t seed = 1;
   for (SynthKind kind : order) {
     synth::ImageSpec spec;
@@ -761,6 +763,31 @@ TEST(SynthImage, EveryKindDecodesInAnyOrderFromOneEncoder) {
     EXPECT_EQ(40, h.width);
     EXPECT_EQ(24, h.height);
   }
+}
+
+TEST(SynthImage, CmykIsAdobeInvertedAndDecodesToThePaintedColours) {
+  synth::ImageEncoder encoder;
+  synth::ImageSpec spec;
+  spec.kind = SynthKind::kCmyk;
+  spec.width = 64;
+  spec.height = 40;
+  spec.quality = 95;
+  spec.seed = 77;
+  std::vector<uint8_t> bytes, rgb;
+  ASSERT_OK(encoder.Encode(spec, &bytes));
+  synth::PaintNatural(64, 40, 77, &rgb);
+  std::vector<uint8_t> cmyk(64 * 40 * 4);
+  tjhandle tj = tjInitDecompress();
+  ASSERT_EQ(0, tjDecompress2(tj, bytes.data(), bytes.size(), cmyk.data(), 64, 0, 40, TJPF_CMYK, 0));
+  tjDestroy(tj);
+  // Inverted CMYK as Photoshop writes it: R = C' * K' / 255 (what OpenCV
+  // and libjpeg-based readers compute for an Adobe CMYK file).
+  double error = 0;
+  for (size_t i = 0; i < 64 * 40; ++i) {
+    const int k = cmyk[i * 4 + 3];
+    for (int c = 0; c < 3; ++c) error += std::abs(cmyk[i * 4 + c] * k / 255 - rgb[i * 3 + c]);
+  }
+  EXPECT_LT(error / (64 * 40 * 3), 6.0);
 }
 
 // ---- other layouts and options ----
@@ -871,8 +898,9 @@ TEST(Synth, SortedAndShuffledHoldTheSameRows) {
   SynthRecord a, b;
   ASSERT_OK(WriteSynthDownload(dir.Sub("a"), sorted, &a));
   ASSERT_OK(WriteSynthDownload(dir.Sub("b"), shuffled, &b));
-  for (const char* f : {"train-annotations-bbox.csv", "validation-annotations-human-imagelabels.csv",
-                        "test-annotations-machine-imagelabels.csv"}) {
+  for (const char* f :
+       {"train-annotations-bbox.csv", "validation-annotations-human-imagelabels.csv",
+        "test-annotations-machine-imagelabels.csv"}) {
     auto la = Lines(dir.Sub("a") + "/" + f), lb = Lines(dir.Sub("b") + "/" + f);
     EXPECT_NE(la, lb) << f;
     std::sort(la.begin(), la.end());

@@ -44,8 +44,7 @@ void AddSynthCommand(CLI::App* app, int* exit_code) {
   cmd->add_flag("--split-subdirs", args->options.split_subdirs,
                 "Put each split's CSVs and archives in train/, validation/, test/");
   cmd->add_flag("--shuffled-csv", args->shuffled, "Shuffle annotation rows (default: sorted)");
-  cmd->add_flag("--no-awkward", args->no_awkward,
-                "Only normal JPEGs and no bad archive members");
+  cmd->add_flag("--no-awkward", args->no_awkward, "Only normal JPEGs and no bad archive members");
   cmd->add_option("--max-side", args->options.max_side, "Longest image side in pixels (>= 16)")
       ->capture_default_str();
   cmd->add_option("--threads", args->options.threads, "Encoding threads (0: one per core)")
@@ -87,9 +86,9 @@ void AddSynthCommand(CLI::App* app, int* exit_code) {
     char rate[32];
     std::snprintf(rate, sizeof(rate), "%.1f", static_cast<double>(record.images.size()) / seconds);
     std::cout << "synth " << args->out << ": train " << record.num_images[0] << ", validation "
-              << record.num_images[1] << ", test " << record.num_images[2] << " images; "
-              << awkward << " awkward, " << record.bad_members.size() << " bad members, "
-              << orphans << " orphan rows; " << HumanBytes(record.bytes_written) << " in "
+              << record.num_images[1] << ", test " << record.num_images[2] << " images; " << awkward
+              << " awkward, " << record.bad_members.size() << " bad members, " << orphans
+              << " orphan rows; " << HumanBytes(record.bytes_written) << " in "
               << static_cast<int>(seconds * 10) / 10.0 << " s (" << rate << " images/s)\n";
     *exit_code = 0;
   });

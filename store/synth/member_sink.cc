@@ -44,8 +44,8 @@ class ArchiveSink : public MemberSink {
   Status AddFile(const std::string& member, std::span<const uint8_t> bytes) override {
     Prepare(member, AE_IFREG, 0644, bytes.size());
     if (archive_write_header(a_, entry_) != ARCHIVE_OK) return Error(member);
-    if (!bytes.empty() &&
-        archive_write_data(a_, bytes.data(), bytes.size()) != static_cast<la_ssize_t>(bytes.size())) {
+    if (!bytes.empty() && archive_write_data(a_, bytes.data(), bytes.size()) !=
+                              static_cast<la_ssize_t>(bytes.size())) {
       return Error(member);
     }
     return Status::OK();

@@ -19,8 +19,8 @@ class MemberSink {
   // Opens `path`: the archive file to create, or for kDirectories the
   // folder into which members (whose names start with the folder's name)
   // are extracted; `root` is the folder holding it.
-  static Status Open(SynthOptions::Archives kind, const std::string& root,
-                     const std::string& name, std::unique_ptr<MemberSink>* sink);
+  static Status Open(SynthOptions::Archives kind, const std::string& root, const std::string& name,
+                     std::unique_ptr<MemberSink>* sink);
   virtual ~MemberSink() = default;
 
   virtual Status AddFile(const std::string& member, std::span<const uint8_t> bytes) = 0;

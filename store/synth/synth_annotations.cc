@@ -11,9 +11,8 @@
 namespace oiv4kv::synth {
 namespace {
 
-constexpr std::array<uint64_t, 10> kPow10 = {1,         10,         100,         1000,
-                                             10000,     100000,     1000000,     10000000,
-                                             100000000, 1000000000};
+constexpr std::array<uint64_t, 10> kPow10 = {1,      10,      100,      1000,      10000,
+                                             100000, 1000000, 10000000, 100000000, 1000000000};
 constexpr uint8_t kVerification = 0, kCrowdsource = 1, kMachine = 2, kXclick = 4, kActivemil = 5;
 
 // Zipf-like popularity (exponent 0.8) over a fixed random ranking of
@@ -60,11 +59,11 @@ void Decimal::AppendText(std::string* out) const {
 AnnotationGenerator::AnnotationGenerator(uint64_t seed)
     : classes_(GetSynthClasses()),
       rng_(seed),
-      trainable_(MakeDist<std::discrete_distribution<uint32_t>>(
-          Popularity(classes_.trainable.size(), 1))),
+      trainable_(
+          MakeDist<std::discrete_distribution<uint32_t>>(Popularity(classes_.trainable.size(), 1))),
       all_(MakeDist<std::discrete_distribution<uint32_t>>(Popularity(kNumAllClasses, 2))),
-      boxable_(MakeDist<std::discrete_distribution<uint32_t>>(
-          Popularity(classes_.boxable.size(), 3))) {}
+      boxable_(
+          MakeDist<std::discrete_distribution<uint32_t>>(Popularity(classes_.boxable.size(), 3))) {}
 
 uint32_t AnnotationGenerator::Trainable() { return classes_.trainable[trainable_(rng_)]; }
 uint32_t AnnotationGenerator::AnyClass() { return all_(rng_); }
@@ -78,8 +77,8 @@ int AnnotationGenerator::NegativeBinomial(double mean, double shape, int cap) {
 }
 
 Decimal AnnotationGenerator::Coordinate(double v, uint8_t decimals, bool fixed) {
-  return {static_cast<uint32_t>(std::llround(v * static_cast<double>(kPow10[decimals]))),
-          decimals, fixed};
+  return {static_cast<uint32_t>(std::llround(v * static_cast<double>(kPow10[decimals]))), decimals,
+          fixed};
 }
 
 void AnnotationGenerator::AddImage(uint64_t id, SplitRows* rows) {
@@ -144,7 +143,8 @@ void AnnotationGenerator::AddImage(uint64_t id, SplitRows* rows) {
     }
     // Mostly "%.6f" as in the real files; some shorter forms.
     const bool fixed = unit(rng_) < 0.8;
-    const uint8_t d = fixed ? 6 : static_cast<uint8_t>(std::uniform_int_distribution<int>(1, 5)(rng_));
+    const uint8_t d =
+        fixed ? 6 : static_cast<uint8_t>(std::uniform_int_distribution<int>(1, 5)(rng_));
     row.coord[0] = Coordinate(lo[0], d, fixed);
     row.coord[1] = Coordinate(hi[0], d, fixed);
     row.coord[2] = Coordinate(lo[1], d, fixed);
@@ -173,8 +173,8 @@ void AppendLabel(ExampleData::Labels* objects, ExampleData::Labels* trainable, u
   }
 }
 
-Status WriteLabels(const std::string& path, const std::vector<LabelRow>& rows,
-                   ExampleMap* download, ExampleMap* tfds, Split split, uint64_t* orphans) {
+Status WriteLabels(const std::string& path, const std::vector<LabelRow>& rows, ExampleMap* download,
+                   ExampleMap* tfds, Split split, uint64_t* orphans) {
   const SynthClasses& c = GetSynthClasses();
   TextFile f(path);
   f << "ImageID,Source,LabelName,Confidence\n";

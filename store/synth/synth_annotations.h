@@ -34,8 +34,8 @@ struct Decimal {
 
 struct LabelRow {
   uint64_t image_id;
-  uint32_t cls;      // class number (SynthClasses)
-  uint8_t source;    // index in kSourceNames
+  uint32_t cls;    // class number (SynthClasses)
+  uint8_t source;  // index in kSourceNames
   Decimal confidence;
 };
 

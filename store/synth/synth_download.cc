@@ -18,16 +18,26 @@ namespace oiv4kv {
 
 std::string_view SynthKindName(SynthKind kind) {
   switch (kind) {
-    case SynthKind::kNormal: return "normal";
-    case SynthKind::kGray: return "gray";
-    case SynthKind::kCmyk: return "cmyk";
-    case SynthKind::kProgressive: return "progressive";
-    case SynthKind::kExifRotated: return "exif-rotated";
-    case SynthKind::kChroma444: return "chroma-444";
-    case SynthKind::kTruncated: return "truncated";
-    case SynthKind::kPngNamedJpg: return "png-named-jpg";
-    case SynthKind::kNotAnImage: return "not-an-image";
-    case SynthKind::kHugeHeader: return "huge-header";
+    case SynthKind::kNormal:
+      return "normal";
+    case SynthKind::kGray:
+      return "gray";
+    case SynthKind::kCmyk:
+      return "cmyk";
+    case SynthKind::kProgressive:
+      return "progressive";
+    case SynthKind::kExifRotated:
+      return "exif-rotated";
+    case SynthKind::kChroma444:
+      return "chroma-444";
+    case SynthKind::kTruncated:
+      return "truncated";
+    case SynthKind::kPngNamedJpg:
+      return "png-named-jpg";
+    case SynthKind::kNotAnImage:
+      return "not-an-image";
+    case SynthKind::kHugeHeader:
+      return "huge-header";
   }
   return "unknown";
 }
@@ -49,10 +59,10 @@ enum Stream : uint64_t { kPlanStream, kAnnotationStream, kOrderStream };
 
 struct Member {
   enum class Type { kImage, kExtraFile, kDirectory, kSymlink } type = Type::kImage;
-  size_t image = 0;      // kImage: index in PlannedSplit::images
-  ImageSpec spec;        // kExtraFile: its content
-  std::string name;      // member name
-  std::string target;    // kSymlink
+  size_t image = 0;    // kImage: index in PlannedSplit::images
+  ImageSpec spec;      // kExtraFile: its content
+  std::string name;    // member name
+  std::string target;  // kSymlink
 };
 
 struct PlannedImage {
@@ -69,8 +79,8 @@ struct PlannedArchive {
 
 struct PlannedSplit {
   Split split = Split::kTrain;
-  std::string dir;     // absolute folder of its CSVs and archives
-  std::string prefix;  // "train/" with split_subdirs, else ""
+  std::string dir;                   // folder of its CSVs and archives (under out_dir)
+  std::string prefix;                // "train/" with split_subdirs, else ""
   std::vector<PlannedImage> images;  // ascending id
   std::vector<uint64_t> orphan_ids;  // annotated ids without an image
   std::set<uint64_t> unannotated;    // images without rows
@@ -78,8 +88,8 @@ struct PlannedSplit {
 };
 
 constexpr SynthKind kAwkwardKinds[] = {
-    SynthKind::kGray,       SynthKind::kCmyk,      SynthKind::kProgressive,
-    SynthKind::kExifRotated, SynthKind::kChroma444, SynthKind::kTruncated,
+    SynthKind::kGray,        SynthKind::kCmyk,       SynthKind::kProgressive,
+    SynthKind::kExifRotated, SynthKind::kChroma444,  SynthKind::kTruncated,
     SynthKind::kPngNamedJpg, SynthKind::kNotAnImage, SynthKind::kHugeHeader};
 
 class Planner {
@@ -100,12 +110,13 @@ class Planner {
     const uint32_t max_side = o_.max_side;
     uint32_t long_side = max_side;
     if (unit(rng_) >= 0.85) {
-      long_side = std::uniform_int_distribution<uint32_t>(std::max(8u, max_side / 4), max_side)(rng_);
+      long_side =
+          std::uniform_int_distribution<uint32_t>(std::max(8u, max_side / 4), max_side)(rng_);
     }
     static constexpr double kRatios[] = {0.75, 0.75, 0.75, 0.6667, 0.6667, 0.5625, 1.0};
     const double u = unit(rng_);
-    const double ratio = u < 0.75 ? kRatios[std::uniform_int_distribution<int>(0, 6)(rng_)]
-                                  : 0.5 + 0.5 * unit(rng_);
+    const double ratio =
+        u < 0.75 ? kRatios[std::uniform_int_distribution<int>(0, 6)(rng_)] : 0.5 + 0.5 * unit(rng_);
     const uint32_t short_side =
         std::max<uint32_t>(8, static_cast<uint32_t>(std::lround(long_side * ratio)));
     const bool portrait = unit(rng_) < 0.3;
@@ -157,9 +168,8 @@ class Planner {
     // Awkward kinds at random positions, at most half of the split.
     std::vector<SynthKind> kinds(n, SynthKind::kNormal);
     if (o_.awkward) {
-      size_t each = split == oiv4kv::Split::kTrain ? std::max<size_t>(1, n / 250)
-                    : n >= 40                      ? std::max<size_t>(1, n / 250)
-                                                   : 0;
+      const size_t each =
+          split == oiv4kv::Split::kTrain || n >= 40 ? std::max<size_t>(1, n / 250) : 0;
       std::vector<size_t> slots(n);
       for (size_t i = 0; i < n; ++i) slots[i] = i;
       std::shuffle(slots.begin(), slots.end(), rng_);
@@ -204,57 +214,6 @@ class Planner {
     return p;
   }
 
- private:
-  // See SynthOptions::awkward. Members with a fresh id get annotation rows,
-  // which are then orphans: a converter must not take them for images.
-  void AddBadMembers(PlannedSplit* p) {
-    // Positions come from ShuffleMembers.
-    auto insert = [](PlannedArchive* a, Member m) { a->members.push_back(std::move(m)); };
-    PlannedArchive& first = p->archives[0];
-    switch (p->split) {
-      case oiv4kv::Split::kTrain: {
-        // A second copy of a normal image's id, in another train archive.
-        const size_t start = std::uniform_int_distribution<size_t>(0, p->images.size() - 1)(rng_);
-        for (size_t k = 0; k < p->images.size(); ++k) {
-          const PlannedImage& img = p->images[(start + k) % p->images.size()];
-          if (img.spec.kind != SynthKind::kNormal) continue;
-          PlannedArchive& other = p->archives[(img.archive + 1) % 16];
-          insert(&other, {Member::Type::kExtraFile, 0, Spec(SynthKind::kNormal),
-                          other.stem + "/" + ImageIdHex(img.id) + ".jpg", {}});
-          break;
-        }
-        break;
-      }
-      case oiv4kv::Split::kValidation: {
-        const uint64_t id = FreshId();
-        p->orphan_ids.push_back(id);
-        insert(&first, {Member::Type::kExtraFile, 0, Spec(SynthKind::kNormal),
-                        first.stem + "/" + ImageIdHex(id) + ".jpg.tmp", {}});
-        break;
-      }
-      case oiv4kv::Split::kTest: {
-        const uint64_t dir_id = FreshId(), link_id = FreshId();
-        p->orphan_ids.push_back(dir_id);
-        p->orphan_ids.push_back(link_id);
-        const bool tar = o_.archives != SynthOptions::Archives::kDirectories;
-        insert(&first, {Member::Type::kDirectory, 0, {},
-                        first.stem + "/" + ImageIdHex(dir_id) + ".jpg" + (tar ? "/" : ""), {}});
-        const std::string target =
-            p->images.empty() ? "missing.jpg" : ImageIdHex(p->images[0].id) + ".jpg";
-        insert(&first, {Member::Type::kSymlink, 0, {},
-                        first.stem + "/" + ImageIdHex(link_id) + ".jpg", target});
-        break;
-      }
-    }
-    // Each archive opens with its own directory entry, as `tar czf` writes.
-    if (o_.archives != SynthOptions::Archives::kDirectories) {
-      for (PlannedArchive& a : p->archives) {
-        a.members.insert(a.members.begin(), {Member::Type::kDirectory, 0, {}, a.stem + "/", {}});
-      }
-    }
-  }
-
- public:
   // Shuffles the member order of each archive, keeping a leading
   // directory entry first.
   void ShuffleMembers(PlannedSplit* p) {
@@ -265,6 +224,67 @@ class Planner {
         ++begin;
       }
       std::shuffle(begin, a.members.end(), rng_);
+    }
+  }
+
+ private:
+  // See SynthOptions::awkward. Members with a fresh id get annotation rows,
+  // which are then orphans: a converter must not take them for images.
+  void AddBadMembers(PlannedSplit* p) {
+    // Appended: ShuffleMembers gives them their positions.
+    auto insert = [](PlannedArchive* a, Member m) { a->members.push_back(std::move(m)); };
+    PlannedArchive& first = p->archives[0];
+    switch (p->split) {
+      case oiv4kv::Split::kTrain: {
+        // A second copy of a normal image's id, in another train archive.
+        const size_t start = std::uniform_int_distribution<size_t>(0, p->images.size() - 1)(rng_);
+        for (size_t k = 0; k < p->images.size(); ++k) {
+          const PlannedImage& img = p->images[(start + k) % p->images.size()];
+          if (img.spec.kind != SynthKind::kNormal) continue;
+          PlannedArchive& other = p->archives[(img.archive + 1) % 16];
+          insert(&other, {Member::Type::kExtraFile,
+                          0,
+                          Spec(SynthKind::kNormal),
+                          other.stem + "/" + ImageIdHex(img.id) + ".jpg",
+                          {}});
+          break;
+        }
+        break;
+      }
+      case oiv4kv::Split::kValidation: {
+        const uint64_t id = FreshId();
+        p->orphan_ids.push_back(id);
+        insert(&first, {Member::Type::kExtraFile,
+                        0,
+                        Spec(SynthKind::kNormal),
+                        first.stem + "/" + ImageIdHex(id) + ".jpg.tmp",
+                        {}});
+        break;
+      }
+      case oiv4kv::Split::kTest: {
+        const uint64_t dir_id = FreshId(), link_id = FreshId();
+        p->orphan_ids.push_back(dir_id);
+        p->orphan_ids.push_back(link_id);
+        const bool tar = o_.archives != SynthOptions::Archives::kDirectories;
+        insert(&first, {Member::Type::kDirectory,
+                        0,
+                        {},
+                        first.stem + "/" + ImageIdHex(dir_id) + ".jpg" + (tar ? "/" : ""),
+                        {}});
+        const std::string target = ImageIdHex(p->images.front().id) + ".jpg";  // n >= 1
+        insert(&first, {Member::Type::kSymlink,
+                        0,
+                        {},
+                        first.stem + "/" + ImageIdHex(link_id) + ".jpg",
+                        target});
+        break;
+      }
+    }
+    // Each archive opens with its own directory entry, as `tar czf` writes.
+    if (o_.archives != SynthOptions::Archives::kDirectories) {
+      for (PlannedArchive& a : p->archives) {
+        a.members.insert(a.members.begin(), {Member::Type::kDirectory, 0, {}, a.stem + "/", {}});
+      }
     }
   }
 
@@ -358,8 +378,11 @@ class ArchiveWriter {
   ArchiveWriter(const SynthOptions& o, SynthRecord* record)
       : o_(o),
         record_(record),
-        threads_(o.threads > 0 ? o.threads
-                               : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))),
+        // Default: one per core, at most 16 (chunks, and so memory, grow
+        // with the thread count).
+        threads_(o.threads > 0
+                     ? o.threads
+                     : static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 16u))),
         chunk_(static_cast<size_t>(threads_) * 8),
         encoders_(static_cast<size_t>(threads_)) {}
   ~ArchiveWriter() {
@@ -387,9 +410,8 @@ class ArchiveWriter {
             if (background_.joinable()) background_.join();
             OIV4KV_RETURN_IF_ERROR(encoded_);
             if (c + 1 < chunks) {
-              background_ = std::thread([this, c] {
-                encoded_ = EncodeChunk(c + 1, &buffers_[(c + 1) % 2]);
-              });
+              background_ =
+                  std::thread([this, c] { encoded_ = EncodeChunk(c + 1, &buffers_[(c + 1) % 2]); });
             }
           }
           std::vector<uint8_t>* bytes = &buffers_[c % 2][next_item % chunk_];
@@ -413,9 +435,12 @@ class ArchiveWriter {
 
   static const ImageSpec* SpecOf(const Item& item) {
     switch (item.member->type) {
-      case Member::Type::kImage: return &item.split->images[item.member->image].spec;
-      case Member::Type::kExtraFile: return &item.member->spec;
-      default: return nullptr;
+      case Member::Type::kImage:
+        return &item.split->images[item.member->image].spec;
+      case Member::Type::kExtraFile:
+        return &item.member->spec;
+      default:
+        return nullptr;
     }
   }
 
@@ -482,8 +507,8 @@ class ArchiveWriter {
   SynthRecord* record_;
   const int threads_;
   const size_t chunk_;
-  std::vector<synth::ImageEncoder> encoders_;  // used by one chunk at a time
-  std::vector<Item> items_;                    // every member, in writing order
+  std::vector<synth::ImageEncoder> encoders_;     // used by one chunk at a time
+  std::vector<Item> items_;                       // every member, in writing order
   std::vector<std::vector<uint8_t>> buffers_[2];  // chunk c lives in buffers_[c % 2]
   std::thread background_;  // encodes the next chunk; joined before encoded_ is read
   Status encoded_;          // the outcome of the last chunk encoded

@@ -88,7 +88,8 @@ struct SynthOptions {
   // runs keep only metadata in memory. Default: false.
   bool keep_bytes = false;
 
-  // Threads that generate and encode images (0: one per core). Default: 0.
+  // Threads that generate and encode images (0: one per core, at most 16).
+  // Default: 0.
   int threads = 0;
 
   // Called after each chunk of images is written, from the calling thread.

@@ -25,8 +25,8 @@ struct Rgb {
 // saturated objects.
 Rgb PaletteColour(std::mt19937_64& rng) {
   static constexpr Rgb kBases[] = {
-      {110, 160, 220}, {200, 220, 240}, {60, 110, 50},  {120, 150, 70}, {140, 110, 80},
-      {90, 70, 50},    {160, 160, 150}, {60, 60, 65},   {220, 180, 150}, {200, 40, 40},
+      {110, 160, 220}, {200, 220, 240}, {60, 110, 50},   {120, 150, 70},  {140, 110, 80},
+      {90, 70, 50},    {160, 160, 150}, {60, 60, 65},    {220, 180, 150}, {200, 40, 40},
       {240, 200, 40},  {30, 60, 140},   {240, 240, 235}, {20, 20, 25}};
   const Rgb& base = kBases[std::uniform_int_distribution<size_t>(0, std::size(kBases) - 1)(rng)];
   std::normal_distribution<float> jitter(0.0f, 18.0f);
@@ -51,8 +51,11 @@ std::vector<int16_t> Wave(std::mt19937_64& rng, uint32_t n) {
 class ValueNoise {
  public:
   ValueNoise(uint32_t w, uint32_t h, int shift, int channels, int amp, uint64_t seed)
-      : shift_(shift), channels_(channels), gw_((w >> shift) + 2),
-        grid_(size_t{gw_} * ((h >> shift) + 2) * channels), vrow_(size_t{gw_} * channels) {
+      : shift_(shift),
+        channels_(channels),
+        gw_((w >> shift) + 2),
+        grid_(size_t{gw_} * ((h >> shift) + 2) * channels),
+        vrow_(size_t{gw_} * channels) {
     uint64_t state = seed | 1;
     auto next = [&](int a) {  // uniform in [-a, a]; xorshift: grids are large
       state ^= state << 13, state ^= state >> 7, state ^= state << 17;
@@ -110,9 +113,10 @@ void Put32(std::vector<uint8_t>* v, uint32_t x, bool be) {
 // An APP1 Exif segment whose IFD0 holds Make, Model and Orientation; Make
 // and Model live past the IFD, so a parser must follow offsets.
 std::vector<uint8_t> ExifSegment(int orientation, bool be, uint64_t seed) {
-  static constexpr const char* kMakes[][2] = {
-      {"Canon", "Canon EOS 5D Mark II"}, {"NIKON CORPORATION", "NIKON D700"},
-      {"Apple", "iPhone 4S"},            {"SONY", "DSLR-A200"}};
+  static constexpr const char* kMakes[][2] = {{"Canon", "Canon EOS 5D Mark II"},
+                                              {"NIKON CORPORATION", "NIKON D700"},
+                                              {"Apple", "iPhone 4S"},
+                                              {"SONY", "DSLR-A200"}};
   const auto& cam = kMakes[seed % std::size(kMakes)];
   const std::string make = cam[0], model = cam[1];
   std::vector<uint8_t> tiff;
@@ -195,8 +199,8 @@ void JpegErrorExit(j_common_ptr cinfo) {
 // Inverted (Adobe/Photoshop) CMYK through the libjpeg API: TurboJPEG's
 // compressor takes no CMYK from RGB. Only trivially destructible locals
 // live across setjmp. Returns false and fills `message` on failure.
-bool CompressCmyk(const uint8_t* cmyk, uint32_t w, uint32_t h, int quality,
-                  unsigned char** out, unsigned long* out_size, char* message) {
+bool CompressCmyk(const uint8_t* cmyk, uint32_t w, uint32_t h, int quality, unsigned char** out,
+                  unsigned long* out_size, char* message) {
   jpeg_compress_struct cinfo;
   JpegErrorMgr err;
   cinfo.err = jpeg_std_error(&err.pub);
@@ -338,7 +342,8 @@ void PaintNatural(uint32_t w, uint32_t h, uint64_t seed, std::vector<uint8_t>* r
     fine.AddRow(y, w, luma.data());
     uint8_t* row = px + size_t{y} * w * 3;
     for (uint32_t x = 0; x < w; ++x) {
-      for (int c = 0; c < 3; ++c) row[x * 3 + c] = Clamp255(row[x * 3 + c] + luma[x] + tint[x * 3 + c]);
+      for (int c = 0; c < 3; ++c)
+        row[x * 3 + c] = Clamp255(row[x * 3 + c] + luma[x] + tint[x * 3 + c]);
     }
   }
 }

@@ -20,12 +20,12 @@ struct ImageSpec {
   // Pixels to encode. For kHugeHeader, a small image is encoded and its SOF
   // patched to kHugeSide; for kNotAnImage, unused.
   uint32_t width = 0, height = 0;
-  int quality = 90;           // JPEG kinds
-  int exif_orientation = 1;   // written when `exif` (always for kExifRotated)
+  int quality = 90;          // JPEG kinds
+  int exif_orientation = 1;  // written when `exif` (always for kExifRotated)
   bool exif = false;
   bool exif_big_endian = false;  // TIFF byte order "MM" instead of "II"
-  int variant = 0;            // kNotAnImage: 0 an HTML page, 1 empty, 2 random bytes
-  uint64_t seed = 0;          // content and cut point
+  int variant = 0;               // kNotAnImage: 0 an HTML page, 1 empty, 2 random bytes
+  uint64_t seed = 0;             // content and cut point
 };
 
 // Fills `rgb` with w*h*3 bytes of natural-looking RGB content.

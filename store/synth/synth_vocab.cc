@@ -18,30 +18,27 @@ constexpr std::string_view kSwappedA = "/m/09f20";
 constexpr std::string_view kSwappedB = "/m/09f_2";
 
 constexpr std::array<std::string_view, 96> kNouns = {
-    "apple",     "bicycle",  "bird",     "boat",     "book",      "bottle",   "bowl",
-    "bread",     "bridge",   "building", "bus",      "butterfly", "cake",     "camera",
-    "candle",    "car",      "castle",   "cat",      "chair",     "cheese",   "clock",
-    "cloud",     "coffee",   "cookie",   "cup",      "desk",      "dog",      "door",
-    "dress",     "drum",     "duck",     "engine",   "fence",     "flower",   "fork",
-    "fountain",  "frog",     "garden",   "glove",    "guitar",    "hammer",   "hat",
-    "helmet",    "horse",    "house",    "jacket",   "jar",       "kettle",   "kite",
-    "knife",     "ladder",   "lamp",     "leaf",     "lighthouse", "lion",    "mirror",
-    "mountain",  "mug",      "necklace", "orange",   "owl",       "paddle",   "painting",
-    "pen",       "piano",    "pillow",   "plate",    "pumpkin",   "rabbit",   "river",
-    "rocket",    "rose",     "saddle",   "sandwich", "scarf",     "shelf",    "ship",
-    "shoe",      "skirt",    "sofa",     "spoon",    "stadium",   "statue",   "street",
-    "table",     "tent",     "tower",    "train",    "tree",      "truck",    "umbrella",
-    "vase",      "violin",   "wall",     "window",   "wheel"};
+    "apple",    "bicycle",  "bird",     "boat",      "book",   "bottle",     "bowl",     "bread",
+    "bridge",   "building", "bus",      "butterfly", "cake",   "camera",     "candle",   "car",
+    "castle",   "cat",      "chair",    "cheese",    "clock",  "cloud",      "coffee",   "cookie",
+    "cup",      "desk",     "dog",      "door",      "dress",  "drum",       "duck",     "engine",
+    "fence",    "flower",   "fork",     "fountain",  "frog",   "garden",     "glove",    "guitar",
+    "hammer",   "hat",      "helmet",   "horse",     "house",  "jacket",     "jar",      "kettle",
+    "kite",     "knife",    "ladder",   "lamp",      "leaf",   "lighthouse", "lion",     "mirror",
+    "mountain", "mug",      "necklace", "orange",    "owl",    "paddle",     "painting", "pen",
+    "piano",    "pillow",   "plate",    "pumpkin",   "rabbit", "river",      "rocket",   "rose",
+    "saddle",   "sandwich", "scarf",    "shelf",     "ship",   "shoe",       "skirt",    "sofa",
+    "spoon",    "stadium",  "statue",   "street",    "table",  "tent",       "tower",    "train",
+    "tree",     "truck",    "umbrella", "vase",      "violin", "wall",       "window",   "wheel"};
 constexpr std::array<std::string_view, 40> kAdjectives = {
-    "antique",  "baby",     "black",   "blue",      "brass",    "ceramic", "classic",
-    "coastal",  "cotton",   "electric", "folding",  "garden",   "glass",   "golden",
-    "green",    "hand",     "hot",     "iron",      "kitchen",  "leather", "little",
-    "marine",   "mountain", "musical", "night",     "office",   "old",     "paper",
-    "plastic",  "red",      "road",    "royal",     "sea",      "silver",  "sports",
-    "steel",    "street",   "water",   "white",     "wooden"};
+    "antique", "baby",     "black",   "blue",    "brass",   "ceramic", "classic",  "coastal",
+    "cotton",  "electric", "folding", "garden",  "glass",   "golden",  "green",    "hand",
+    "hot",     "iron",     "kitchen", "leather", "little",  "marine",  "mountain", "musical",
+    "night",   "office",   "old",     "paper",   "plastic", "red",     "road",     "royal",
+    "sea",     "silver",   "sports",  "steel",   "street",  "water",   "white",    "wooden"};
 // Names with letters outside ASCII, as the real list has a few.
-constexpr std::array<std::string_view, 6> kUtf8Names = {
-    "Crème brûlée", "Jalapeño", "Café au lait", "Smörgåsbord", "Piñata", "Pâté"};
+constexpr std::array<std::string_view, 6> kUtf8Names = {"Crème brûlée", "Jalapeño", "Café au lait",
+                                                        "Smörgåsbord",  "Piñata",   "Pâté"};
 
 std::string Capitalized(std::string_view word) {
   std::string s(word);
@@ -101,9 +98,15 @@ SynthClasses Build() {
     if (name.find_first_of(",\"") != std::string::npos) continue;
     switch (i % 4) {
       case 0:
-      case 1: name += ", " + std::string(kNouns[i % kNouns.size()]); break;
-      case 2: name += " \"" + std::string(kAdjectives[i % kAdjectives.size()]) + "\""; break;
-      case 3: name = "\"" + name + "\", " + std::string(kNouns[i % kNouns.size()]); break;
+      case 1:
+        name += ", " + std::string(kNouns[i % kNouns.size()]);
+        break;
+      case 2:
+        name += " \"" + std::string(kAdjectives[i % kAdjectives.size()]) + "\"";
+        break;
+      case 3:
+        name = "\"" + name + "\", " + std::string(kNouns[i % kNouns.size()]);
+        break;
     }
   }
   for (std::string_view name : kUtf8Names) all[any_class(rng)].display_name = name;
