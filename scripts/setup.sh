@@ -8,6 +8,7 @@ packages=(
   librocksdb-dev            # the store
   libflatbuffers-dev flatbuffers-compiler   # records (flatc at build time)
   libturbojpeg0-dev libjpeg62-turbo-dev     # JPEG decode/encode (TurboJPEG + libjpeg API)
+  libpng-dev                # PNG files under .jpg names in synthetic downloads
   libzstd-dev zlib1g-dev
   libarchive-dev            # tar / tar.gz archives of the download
   libcli11-dev              # command line

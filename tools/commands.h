@@ -8,5 +8,6 @@
 namespace oiv4kv::tools {
 
 void AddInfoCommand(CLI::App* app, int* exit_code);
+void AddSynthCommand(CLI::App* app, int* exit_code);
 
 }  // namespace oiv4kv::tools

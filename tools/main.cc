@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string(oiv4kv::LibraryVersion()));
   int exit_code = 0;
   oiv4kv::tools::AddInfoCommand(&app, &exit_code);
+  oiv4kv::tools::AddSynthCommand(&app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
