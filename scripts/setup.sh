@@ -18,6 +18,7 @@ packages=(
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev  # the OpenCV baseline in transcode_bench
   libgtest-dev libgmock-dev libbenchmark-dev  # tests and benchmarks
   liblmdb-dev               # the LMDB baseline in benchmarks
+  time                      # /usr/bin/time: peak RSS of conversions in the demo
 )
 
 sudo=""

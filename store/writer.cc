@@ -259,6 +259,44 @@ Status Writer::GetProgress(std::string_view key, std::string* value) const {
   return FromRocks(s, rep_->path + ": progress " + std::string(key));
 }
 
+namespace {
+
+// The smallest string greater than every string that starts with `prefix`
+// ("" when there is none: the prefix is all 0xff).
+std::string PrefixEnd(std::string prefix) {
+  while (!prefix.empty() && static_cast<uint8_t>(prefix.back()) == 0xff) prefix.pop_back();
+  if (!prefix.empty()) prefix.back() = static_cast<char>(static_cast<uint8_t>(prefix.back()) + 1);
+  return prefix;
+}
+
+}  // namespace
+
+Status Writer::ScanProgress(
+    std::string_view prefix,
+    const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  const std::string begin = ProgressKey(prefix);
+  const std::string end = PrefixEnd(begin);
+  rocksdb::Slice upper(end);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = end.empty() ? nullptr : &upper;
+  std::unique_ptr<rocksdb::Iterator> it(
+      rep_->db.db->NewIterator(ro, rep_->db.family(Family::kMeta)));
+  const size_t skip = ProgressKey("").size();
+  for (it->Seek(begin); it->Valid(); it->Next()) {
+    if (!fn(it->key().ToStringView().substr(skip), it->value().ToStringView())) break;
+  }
+  return FromRocks(it->status(), rep_->path + ": scanning progress");
+}
+
+Status Writer::ClearProgress(std::string_view prefix) {
+  OIV4KV_RETURN_IF_ERROR(rep_->Check());
+  const std::string begin = ProgressKey(prefix);
+  const std::string end = PrefixEnd(begin);
+  rocksdb::Status s = rep_->db.db->DeleteRange(rocksdb::WriteOptions(),
+                                               rep_->db.family(Family::kMeta), begin, end);
+  return rep_->Remember(FromRocks(s, rep_->path + ": clearing progress"));
+}
+
 Status Writer::CommitAnnotations(LabelOrder label_order, std::span<const Split> splits) {
   OIV4KV_RETURN_IF_ERROR(rep_->Check());
   for (int k = 0; k < kNumVocabKinds; ++k) {

@@ -138,6 +138,35 @@ TEST_F(WriterTest, ProgressIsWrittenWithItsBatch) {
   EXPECT_EQ("member 17", value);
 }
 
+TEST_F(WriterTest, ScanAndClearProgressByPrefix) {
+  Batch batch;
+  batch.PutProgress("present/300k/b", "2");
+  batch.PutProgress("present/300k/a", "1");
+  batch.PutProgress(std::string("present/300k/\xff", 16), "3");
+  batch.PutProgress("present/original/a", "x");
+  batch.PutProgress("archive/300k/train_0", "17");
+  ASSERT_OK(writer_->Write(batch));
+  std::vector<std::pair<std::string, std::string>> seen;
+  ASSERT_OK(writer_->ScanProgress("present/300k/", [&](std::string_view k, std::string_view v) {
+    seen.emplace_back(k, v);
+    return true;
+  }));
+  const std::vector<std::pair<std::string, std::string>> expected = {
+      {"present/300k/a", "1"}, {"present/300k/b", "2"},
+      {std::string("present/300k/\xff", 16), "3"}};
+  EXPECT_EQ(expected, seen);
+  ASSERT_OK(writer_->ClearProgress("present/300k/"));
+  seen.clear();
+  ASSERT_OK(writer_->ScanProgress("present/", [&](std::string_view k, std::string_view v) {
+    seen.emplace_back(k, v);
+    return true;
+  }));
+  const std::vector<std::pair<std::string, std::string>> left = {{"present/original/a", "x"}};
+  EXPECT_EQ(left, seen);
+  std::string value;
+  ASSERT_OK(writer_->GetProgress("archive/300k/train_0", &value));
+}
+
 TEST_F(WriterTest, OneWriterAtATime) {
   std::unique_ptr<Writer> second;
   const Status s = Writer::Open(dir_.Sub("s"), WriterOptions(), &second);

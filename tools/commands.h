@@ -8,6 +8,9 @@
 namespace oiv4kv::tools {
 
 void AddInfoCommand(CLI::App* app, int* exit_code);
+void AddConvertCommand(CLI::App* app, int* exit_code);
+void AddDumpCommand(CLI::App* app, int* exit_code);
+void AddExportCommand(CLI::App* app, int* exit_code);
 void AddSynthCommand(CLI::App* app, int* exit_code);
 
 }  // namespace oiv4kv::tools

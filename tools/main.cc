@@ -9,7 +9,10 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string(oiv4kv::LibraryVersion()));
   int exit_code = 0;
+  oiv4kv::tools::AddConvertCommand(&app, &exit_code);
   oiv4kv::tools::AddInfoCommand(&app, &exit_code);
+  oiv4kv::tools::AddDumpCommand(&app, &exit_code);
+  oiv4kv::tools::AddExportCommand(&app, &exit_code);
   oiv4kv::tools::AddSynthCommand(&app, &exit_code);
   try {
     app.parse(argc, argv);

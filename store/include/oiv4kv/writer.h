@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -115,6 +116,16 @@ class Writer {
 
   // The value last put under progress `key`: NotFound if none.
   Status GetProgress(std::string_view key, std::string* value) const;
+
+  // Calls `fn(key, value)` for every progress key starting with `prefix`, in
+  // byte order of the keys (the prefix included in `key`), until it returns
+  // false.
+  Status ScanProgress(std::string_view prefix,
+                      const std::function<bool(std::string_view key,
+                                               std::string_view value)>& fn) const;
+
+  // Deletes every progress key starting with `prefix`.
+  Status ClearProgress(std::string_view prefix);
 
   // Commits the examples of `splits`: builds each split's dense index from
   // the stored keys, records counts and label order, and writes the

@@ -1,0 +1,62 @@
+// Stages the rows of the annotation CSVs in a scratch RocksDB, keyed
+// [split][image id][file kind][row number], so RocksDB sorts them by image
+// whatever the files' order, in bounded memory; then assembles one
+// ExampleData per image in key order. Re-staging a file writes the same keys,
+// so an interrupted run resumes by staging unfinished files again.
+// Not thread-safe.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "oiv4kv/manifest.h"
+#include "oiv4kv/status.h"
+#include "oiv4kv/vocabulary.h"
+#include "oiv4kv/writer.h"
+
+namespace rocksdb {
+class DB;
+}
+
+namespace oiv4kv {
+
+// The annotation CSVs of a split, in the order their rows enter an example.
+enum class RowFile : uint8_t { kHuman = 0, kMachine = 1, kBoxes = 2 };
+
+class AnnotationStaging {
+ public:
+  // Opens (or creates) the scratch database at `path`.
+  static Status Open(const std::string& path, std::unique_ptr<AnnotationStaging>* out);
+  ~AnnotationStaging();
+
+  // Stages every row of `csv` (a file of kind `file` of `split`) unless it was
+  // staged completely before. `vocab` numbers labels. A malformed row is
+  // returned as an error when `skip_bad_rows` is false; else it is recorded
+  // as a Problem and left out. `on_rows(n)` reports progress.
+  Status StageFile(Split split, RowFile file, const std::string& csv,
+                   const Vocabulary& all, const Vocabulary& boxable, bool skip_bad_rows,
+                   const std::function<void(uint64_t rows, uint64_t bytes, uint64_t total)>& on_rows);
+
+  // Calls `fn(example)` for each image of `split` in `image_ids` (ascending)
+  // with its rows assembled per SPEC.md (objects = human then machine rows in
+  // file order; objects_trainable filtered and re-indexed through
+  // `trainable_of_all`; bobjects in file order); images without rows get
+  // empty sequences. Counts rows whose image is not in `image_ids`.
+  Status Assemble(Split split, const std::vector<uint64_t>& image_ids,
+                  const std::vector<int32_t>& trainable_of_all,
+                  const std::function<Status(const ExampleData&)>& fn,
+                  uint64_t* orphan_rows);
+
+  // The malformed rows left out so far, in file and line order.
+  Status Problems(std::vector<Problem>* out);
+
+ private:
+  explicit AnnotationStaging(std::unique_ptr<rocksdb::DB> db);
+  std::unique_ptr<rocksdb::DB> db_;
+};
+
+}  // namespace oiv4kv

@@ -1,0 +1,457 @@
+#include "store/convert/converter.h"
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <future>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "oiv4kv/writer.h"
+#include "store/convert/annotation_staging.h"
+#include "store/convert/archive_reader.h"
+#include "store/convert/source_files.h"
+#include "store/image/image_probe.h"
+#include "store/image/transcode.h"
+#include "store/keys.h"
+#include "store/vocab_files.h"
+
+namespace oiv4kv {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A chunk of members is read while the previous one is transcoded.
+constexpr size_t kChunkBytes = 32 << 20;
+constexpr size_t kExamplesPerBatch = 2000;
+
+// Progress keys in the store's meta family.
+std::string ArchiveProgressKey(Config c, const std::string& stem) {
+  return "archive/" + std::string(ConfigName(c)) + "/" + stem;
+}
+std::string PresentPrefix(Config c) { return "present/" + std::string(ConfigName(c)) + "/"; }
+std::string PresentKey(Config c, Split split, uint64_t id) {
+  return PresentPrefix(c) + std::string(KeyView(EncodeKey(split, id)));
+}
+std::string ProblemPrefix(Config c) { return "problem/" + std::string(ConfigName(c)) + "/"; }
+constexpr std::string_view kAnnotationProblemPrefix = "annotations/problem/";
+constexpr std::string_view kOrphanRowsKey = "annotations/orphan_rows";
+
+std::string Stem(const std::string& archive_path) {
+  std::string name = fs::path(archive_path).filename().string();
+  for (std::string_view ext : {".tar.gz", ".tar"}) {
+    if (name.size() > ext.size() && name.ends_with(ext)) return name.substr(0, name.size() - ext.size());
+  }
+  return name;
+}
+
+// "<16 lower-case hex>.jpg" -> id.
+bool ParseMemberName(const std::string& member, uint64_t* id) {
+  const std::string base = fs::path(member).filename().string();
+  if (base.size() != 20 || !base.ends_with(".jpg")) return false;
+  uint64_t v = 0;
+  for (int i = 0; i < 16; ++i) {
+    const char c = base[i];
+    int d;
+    if (c >= '0' && c <= '9') d = c - '0';
+    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
+    else return false;
+    v = (v << 4) | static_cast<uint64_t>(d);
+  }
+  *id = v;
+  return true;
+}
+
+struct WorkItem {
+  std::string where;  // archive:member
+  uint64_t id = 0;
+  std::vector<uint8_t> bytes;  // input, then output
+  ImageMeta meta;
+  Status status;
+};
+
+struct Chunk {
+  std::vector<WorkItem> items;
+  std::vector<Problem> rejected;  // by name, type, size or duplicate id
+  uint64_t members = 0;           // members consumed, counting skipped ones
+  bool end = false;
+  Status error;                   // the archive cannot be read further
+};
+
+class Conversion {
+ public:
+  Conversion(const ConvertRequest& r, ProgressMeter* meter, ConvertSummary* summary)
+      : r_(r), meter_(meter), summary_(summary),
+        threads_(r.threads > 0 ? r.threads : std::max(1u, std::thread::hardware_concurrency())) {}
+
+  Status Run() {
+    OIV4KV_RETURN_IF_ERROR(Writer::Open(r_.store, WriterOptions(), &writer_));
+    const Manifest& m = writer_->manifest();
+    const bool annotations_done = m.annotations_complete;
+    OIV4KV_RETURN_IF_ERROR(CheckAgainstStore(m));
+    if (const ConfigManifest* c = m.FindConfig(r_.config); c != nullptr && c->complete) {
+      summary_->already_complete = true;
+      summary_->report = c->report;
+      return Status::OK();
+    }
+    OIV4KV_RETURN_IF_ERROR(FindSourceFiles(r_.source, splits_, &files_));
+    const std::string staging_path = (fs::path(r_.store) / "convert-staging").string();
+    if (!annotations_done) {
+      OIV4KV_RETURN_IF_ERROR(AnnotationStaging::Open(staging_path, &staging_));
+      OIV4KV_RETURN_IF_ERROR(StageAnnotations());
+    }
+    OIV4KV_RETURN_IF_ERROR(writer_->BeginConfig(r_.config));
+    for (uint32_t t = 0; t < threads_; ++t) transcoders_.push_back(std::make_unique<Transcoder>());
+    for (Split split : splits_) {
+      for (const std::string& archive : files_.splits[static_cast<int>(split)].archives) {
+        OIV4KV_RETURN_IF_ERROR(ConvertArchive(split, archive));
+      }
+    }
+    if (!annotations_done) {
+      OIV4KV_RETURN_IF_ERROR(WriteExamples());
+      summary_->annotations_written = true;
+    }
+    OIV4KV_RETURN_IF_ERROR(Commit());
+    staging_.reset();
+    std::error_code ec;
+    fs::remove_all(staging_path, ec);
+    return Status::OK();
+  }
+
+ private:
+  // A later run must agree with what the store already holds.
+  Status CheckAgainstStore(const Manifest& m) {
+    splits_ = r_.splits;
+    if (!m.annotations_complete) return Status::OK();
+    const LabelOrder want = r_.label_lists.empty() ? LabelOrder::kDownload : LabelOrder::kTfds;
+    if (want != m.label_order) {
+      return Status::InvalidArgument(
+          r_.store + ": the store's labels are numbered by " +
+          std::string(LabelOrderName(m.label_order)) + " order; " +
+          (m.label_order == LabelOrder::kTfds ? "pass the same --label-lists"
+                                              : "convert without --label-lists"));
+    }
+    std::vector<Split> held;
+    for (Split s : kAllSplits) {
+      if (m.num_examples[static_cast<int>(s)]) held.push_back(s);
+    }
+    std::vector<Split> asked = r_.splits;
+    std::sort(asked.begin(), asked.end());
+    if (asked != held) {
+      return Status::InvalidArgument(r_.store + ": the store holds other splits than --splits asks for; "
+                                     "every config converts the store's splits");
+    }
+    return Status::OK();
+  }
+
+  Status StageAnnotations() {
+    Vocabularies v;
+    OIV4KV_RETURN_IF_ERROR(LoadVocabularies(files_.class_descriptions, files_.boxable_descriptions,
+                                            files_.trainable_list, r_.label_lists, &v));
+    OIV4KV_RETURN_IF_ERROR(writer_->PutVocabulary(VocabKind::kAll, v.all));
+    OIV4KV_RETURN_IF_ERROR(writer_->PutVocabulary(VocabKind::kTrainable, v.trainable));
+    OIV4KV_RETURN_IF_ERROR(writer_->PutVocabulary(VocabKind::kBoxable, v.boxable));
+    OIV4KV_RETURN_IF_ERROR(writer_->PutVocabulary(VocabKind::kSource, v.source));
+    label_order_ = v.order;
+    const Vocabulary trainable(v.trainable);
+    all_ = Vocabulary(std::move(v.all));
+    boxable_ = Vocabulary(std::move(v.boxable));
+    trainable_of_all_.assign(all_.size(), -1);
+    for (size_t i = 0; i < all_.size(); ++i) {
+      if (auto t = trainable.Find(all_.mid(i))) trainable_of_all_[i] = static_cast<int32_t>(*t);
+    }
+    for (Split split : splits_) {
+      const SplitSources& s = files_.splits[static_cast<int>(split)];
+      for (auto [file, path] : {std::pair{RowFile::kHuman, s.human_csv},
+                                std::pair{RowFile::kMachine, s.machine_csv},
+                                std::pair{RowFile::kBoxes, s.bbox_csv}}) {
+        const std::string name = fs::path(path).filename().string();
+        std::error_code ec;
+        if (meter_) meter_->Start("staging " + name, "rows", fs::file_size(path, ec));
+        OIV4KV_RETURN_IF_ERROR(staging_->StageFile(
+            split, file, path, all_, boxable_, r_.skip_bad_inputs,
+            [&](uint64_t rows, uint64_t bytes, uint64_t) {
+              if (meter_) meter_->Update(rows, bytes, name);
+            }));
+        if (meter_) meter_->Finish();
+      }
+    }
+    return Status::OK();
+  }
+
+  // Reads the next chunk of `reader`'s members, checking names, types, sizes
+  // and duplicate ids; `pending` holds the ids of the chunk in flight.
+  Chunk ReadChunk(ArchiveReader* reader, Split split, const std::string& stem,
+                  const std::string& archive_name,
+                  const std::unordered_map<uint64_t, std::string>& pending) {
+    Chunk chunk;
+    size_t bytes = 0;
+    std::unordered_map<uint64_t, std::string> here;
+    while (chunk.items.size() < std::max<uint32_t>(r_.chunk_images, 1) && bytes < kChunkBytes) {
+      ArchiveMember m;
+      bool eof = false;
+      Status s = reader->Next(&m, &eof);
+      if (eof) {
+        chunk.end = true;
+        break;
+      }
+      if (!s.ok() && !s.IsInvalidArgument()) {
+        chunk.error = s;
+        break;
+      }
+      ++chunk.members;
+      const std::string where = archive_name + ":" + m.name;
+      if (!s.ok()) {
+        chunk.rejected.push_back({where, "larger than the member size limit"});
+        continue;
+      }
+      uint64_t id = 0;
+      if (m.directory && !m.name.ends_with(".jpg/")) continue;  // a tar's folder entry
+      if (!m.regular) {
+        chunk.rejected.push_back({where, m.directory ? "a folder, not an image file"
+                                                     : "not a regular file (link or device)"});
+        continue;
+      }
+      if (!ParseMemberName(m.name, &id)) {
+        chunk.rejected.push_back({where, "name is not <16 hex digits>.jpg"});
+        continue;
+      }
+      // The download files each train id under the archive of its leading
+      // hex digit; a copy elsewhere is not the image.
+      if (split == Split::kTrain && stem.size() == 7 && ImageIdHex(id)[0] != stem[6]) {
+        chunk.rejected.push_back({where, "image id " + ImageIdHex(id) + " belongs in train_" +
+                                             ImageIdHex(id)[0] + ", not " + stem});
+        continue;
+      }
+      std::string first;
+      if (auto it = here.find(id); it != here.end()) first = it->second;
+      else if (auto it = pending.find(id); it != pending.end()) first = it->second;
+      else if (!writer_->GetProgress(PresentKey(r_.config, split, id), &first).ok()) first.clear();
+      if (!first.empty()) {
+        chunk.rejected.push_back({where, "duplicate image id " + ImageIdHex(id) + " (first in " + first + ")"});
+        continue;
+      }
+      here[id] = where;
+      bytes += m.bytes.size();
+      chunk.items.push_back({where, id, std::move(m.bytes), {}, Status::OK()});
+    }
+    return chunk;
+  }
+
+  void Process(WorkItem* item, Transcoder* transcoder) {
+    if (r_.config == Config::kOriginal) {
+      ImageProbe probe;
+      item->status = ProbeImage(item->bytes, r_.max_pixels, &probe);
+      item->meta = {probe.width, probe.height, probe.format};
+      return;
+    }
+    TranscodeOptions options;
+    options.target_pixels = TargetPixels(r_.config);
+    options.max_pixels = r_.max_pixels;
+    TranscodeResult out;
+    item->status = transcoder->Transcode(item->bytes, options, &out);
+    if (!item->status.ok()) return;
+    item->bytes = std::move(out.jpeg);
+    item->meta = {out.width, out.height, ImageFormat::kJpeg};
+  }
+
+  void ProcessAll(Chunk* chunk) {
+    std::atomic<size_t> next{0};
+    auto work = [&](size_t t) {
+      for (size_t i; (i = next++) < chunk->items.size();) Process(&chunk->items[i], transcoders_[t].get());
+    };
+    std::vector<std::thread> pool;
+    for (size_t t = 1; t < threads_; ++t) pool.emplace_back(work, t);
+    work(0);
+    for (auto& th : pool) th.join();
+  }
+
+  // Writes a processed chunk with the progress it makes, atomically.
+  Status WriteChunk(Split split, const std::string& stem, Chunk* chunk, uint64_t members_done,
+                    bool archive_done) {
+    Batch batch;
+    for (Problem& p : chunk->rejected) {
+      OIV4KV_RETURN_IF_ERROR(Reject(p, &batch));
+    }
+    for (WorkItem& item : chunk->items) {
+      if (!item.status.ok()) {
+        Problem p{item.where, item.status.message()};
+        OIV4KV_RETURN_IF_ERROR(Reject(p, &batch));
+        continue;
+      }
+      batch.AddImage(r_.config, split, item.id, item.bytes, item.meta);
+      batch.PutProgress(PresentKey(r_.config, split, item.id), item.where);
+      ++summary_->images[static_cast<int>(split)];
+    }
+    batch.PutProgress(ArchiveProgressKey(r_.config, stem),
+                      archive_done ? "done" : std::to_string(members_done));
+    return writer_->Write(batch);
+  }
+
+  // Records a bad input, or fails the run with it under --on-error fail.
+  Status Reject(const Problem& p, Batch* batch) {
+    if (!r_.skip_bad_inputs) {
+      // The chunk is all or nothing; earlier chunks are committed.
+      return Status::InvalidArgument(p.where + ": " + p.reason);
+    }
+    batch->PutProgress(ProblemPrefix(r_.config) + p.where, p.reason);
+    return Status::OK();
+  }
+
+  Status ConvertArchive(Split split, const std::string& archive) {
+    const std::string stem = Stem(archive);
+    const std::string name = fs::path(archive).filename().string();
+    std::string progress;
+    uint64_t skip = 0;
+    if (writer_->GetProgress(ArchiveProgressKey(r_.config, stem), &progress).ok()) {
+      if (progress == "done") return Status::OK();
+      skip = std::stoull(progress);
+    }
+    std::unique_ptr<ArchiveReader> reader;
+    OIV4KV_RETURN_IF_ERROR(ArchiveReader::Open(archive, r_.max_member_bytes, &reader));
+    if (meter_) meter_->Start(std::string(ConfigName(r_.config)) + " " + name, "images", reader->total_bytes());
+    // Members committed by an interrupted run are read past, not redone.
+    for (uint64_t i = 0; i < skip; ++i) {
+      ArchiveMember m;
+      bool eof = false;
+      const Status s = reader->Next(&m, &eof);
+      if (eof) break;
+      if (!s.ok() && !s.IsInvalidArgument()) return s;
+    }
+    uint64_t members = skip, images = 0;
+    std::unordered_map<uint64_t, std::string> pending;
+    Chunk current = ReadChunk(reader.get(), split, stem, name, pending);
+    while (true) {
+      members += current.members;
+      pending.clear();
+      for (const WorkItem& item : current.items) pending[item.id] = item.where;
+      const bool last = current.end || !current.error.ok();
+      std::future<Chunk> next;
+      if (!last) {
+        next = std::async(std::launch::async, [&] { return ReadChunk(reader.get(), split, stem, name, pending); });
+      }
+      ProcessAll(&current);
+      Status corrupt = current.error;
+      if (!corrupt.ok()) {
+        Problem p{name, "archive unreadable after " + std::to_string(members) + " members: " + corrupt.message()};
+        if (!r_.skip_bad_inputs) {
+          OIV4KV_RETURN_IF_ERROR(WriteChunk(split, stem, &current, members, false));
+          return Status::Corruption(p.where + ": " + p.reason);
+        }
+        current.rejected.push_back(p);
+      }
+      images += current.items.size();
+      OIV4KV_RETURN_IF_ERROR(WriteChunk(split, stem, &current, members, last));
+      if (meter_) meter_->Update(images, reader->bytes_consumed(), name);
+      if (last) break;
+      current = next.get();
+    }
+    if (meter_) meter_->Finish();
+    return Status::OK();
+  }
+
+  Status PresentIds(Split split, std::vector<uint64_t>* ids) {
+    const std::string prefix = PresentPrefix(r_.config) + std::string(1, static_cast<char>(split));
+    ids->clear();
+    return writer_->ScanProgress(prefix, [&](std::string_view key, std::string_view) {
+      Split s;
+      uint64_t id;
+      if (DecodeKey(key.substr(PresentPrefix(r_.config).size()), &s, &id)) ids->push_back(id);
+      return true;
+    });
+  }
+
+  Status WriteExamples() {
+    uint64_t orphans = 0;
+    for (Split split : splits_) {
+      std::vector<uint64_t> ids;
+      OIV4KV_RETURN_IF_ERROR(PresentIds(split, &ids));
+      if (meter_) meter_->Start("examples " + std::string(SplitName(split)), "examples", 0);
+      Batch batch;
+      uint64_t done = 0, split_orphans = 0;
+      OIV4KV_RETURN_IF_ERROR(staging_->Assemble(
+          split, ids, trainable_of_all_,
+          [&](const ExampleData& e) -> Status {
+            OIV4KV_RETURN_IF_ERROR(batch.AddExample(e));
+            ++done;
+            if (batch.Count() >= kExamplesPerBatch) {
+              OIV4KV_RETURN_IF_ERROR(writer_->Write(batch));
+              batch.Clear();
+              if (meter_) meter_->Update(done, 0, "");
+            }
+            return Status::OK();
+          },
+          &split_orphans));
+      orphans += split_orphans;
+      OIV4KV_RETURN_IF_ERROR(writer_->Write(batch));
+      if (meter_) meter_->Finish();
+    }
+    // The annotation report is kept for the configs converted later.
+    std::vector<Problem> problems;
+    OIV4KV_RETURN_IF_ERROR(staging_->Problems(&problems));
+    Batch batch;
+    batch.PutProgress(kOrphanRowsKey, std::to_string(orphans));
+    for (size_t i = 0; i < problems.size(); ++i) {
+      char index[24];
+      std::snprintf(index, sizeof(index), "%012zu", i);
+      batch.PutProgress(std::string(kAnnotationProblemPrefix) + index,
+                        problems[i].where + "\t" + problems[i].reason);
+    }
+    OIV4KV_RETURN_IF_ERROR(writer_->Write(batch));
+    return writer_->CommitAnnotations(label_order_, splits_);
+  }
+
+  Status Commit() {
+    ConfigCommit commit;
+    commit.options = {r_.source, threads_, r_.skip_bad_inputs ? "skip" : "fail", r_.max_pixels,
+                      r_.label_lists};
+    ConvertReport& report = commit.report;
+    std::string orphans;
+    if (writer_->GetProgress(kOrphanRowsKey, &orphans).ok()) {
+      report.orphan_annotation_rows = std::stoull(orphans);
+    }
+    OIV4KV_RETURN_IF_ERROR(writer_->ScanProgress(
+        kAnnotationProblemPrefix, [&](std::string_view, std::string_view v) {
+          const size_t tab = v.find('\t');
+          report.problems.push_back({std::string(v.substr(0, tab)),
+                                     tab == std::string_view::npos ? "" : std::string(v.substr(tab + 1))});
+          return true;
+        }));
+    const std::string prefix = ProblemPrefix(r_.config);
+    OIV4KV_RETURN_IF_ERROR(writer_->ScanProgress(prefix, [&](std::string_view k, std::string_view v) {
+      report.problems.push_back({std::string(k.substr(prefix.size())), std::string(v)});
+      return true;
+    }));
+    OIV4KV_RETURN_IF_ERROR(writer_->CommitConfig(r_.config, commit));
+    summary_->report = report;
+    // The run's own bookkeeping is no longer needed once the config is complete.
+    for (const std::string& p : {PresentPrefix(r_.config), ProblemPrefix(r_.config),
+                                 "archive/" + std::string(ConfigName(r_.config)) + "/"}) {
+      OIV4KV_RETURN_IF_ERROR(writer_->ClearProgress(p));
+    }
+    return Status::OK();
+  }
+
+  const ConvertRequest& r_;
+  ProgressMeter* meter_;
+  ConvertSummary* summary_;
+  uint32_t threads_;
+  std::vector<Split> splits_;
+  SourceFiles files_;
+  std::unique_ptr<Writer> writer_;
+  std::unique_ptr<AnnotationStaging> staging_;
+  std::vector<std::unique_ptr<Transcoder>> transcoders_;  // one per thread
+  Vocabulary all_, boxable_;
+  std::vector<int32_t> trainable_of_all_;
+  LabelOrder label_order_ = LabelOrder::kDownload;
+};
+
+}  // namespace
+
+Status Convert(const ConvertRequest& request, ProgressMeter* meter, ConvertSummary* summary) {
+  *summary = ConvertSummary();
+  return Conversion(request, meter, summary).Run();
+}
+
+}  // namespace oiv4kv

@@ -1,0 +1,47 @@
+// oiv4-kv convert: the official Open Images V4 download -> a store, for one
+// config per run. Streaming and bounded in memory; images are probed or
+// transcoded on a thread pool while the next chunk of the archive is read;
+// every batch of images is written atomically with the progress it makes, so
+// a run killed at any moment resumes where it stopped and ends with the same
+// store as an uninterrupted run.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "oiv4kv/dataset.h"
+#include "oiv4kv/manifest.h"
+#include "oiv4kv/status.h"
+#include "store/convert/progress.h"
+
+namespace oiv4kv {
+
+struct ConvertRequest {
+  std::string source;            // the download, searched recursively
+  std::string store;             // created if missing
+  Config config = Config::kOriginal;
+  std::vector<Split> splits = {Split::kTrain, Split::kValidation, Split::kTest};
+  uint32_t threads = 0;          // 0: all cores
+  bool skip_bad_inputs = false;  // --on-error skip (else fail)
+  std::string label_lists;       // TFDS's class lists folder, or empty
+  // A header claiming more pixels is rejected before any allocation. Open
+  // Images' largest hosted image is 1024 px on its longest side.
+  uint64_t max_pixels = 100'000'000;
+  uint64_t max_member_bytes = 256ull << 20;
+  // Images read ahead of the transcoders (one chunk; a second is read while
+  // it is transcoded) and committed as one batch with its progress.
+  uint32_t chunk_images = 64;
+};
+
+struct ConvertSummary {
+  std::array<uint64_t, kNumSplits> images{};  // stored in this run's config
+  ConvertReport report;
+  bool annotations_written = false;  // false when an earlier run had done it
+  bool already_complete = false;     // the config was complete: nothing done
+};
+
+Status Convert(const ConvertRequest& request, ProgressMeter* meter, ConvertSummary* summary);
+
+}  // namespace oiv4kv

@@ -1,0 +1,391 @@
+// End-to-end conversion of generated downloads: parity of every feature with
+// the generator's own record, bad inputs under both policies, resume after
+// kill -9, and the same store whatever the download's layout.
+#include "store/convert/converter.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <turbojpeg.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <set>
+
+#include "oiv4kv/store.h"
+#include "store/image/transcode.h"
+#include "store/keys.h"
+#include "store/synth/synth_download.h"
+#include "tests/testutil.h"
+
+namespace oiv4kv {
+namespace {
+
+using testing::TempDir;
+
+SynthOptions SmallDownload(size_t images, bool awkward) {
+  SynthOptions o;
+  o.images = images;
+  o.seed = 17;
+  o.awkward = awkward;
+  o.max_side = 96;
+  return o;
+}
+
+ConvertRequest Request(const std::string& source, const std::string& store, Config config) {
+  ConvertRequest r;
+  r.source = source;
+  r.store = store;
+  r.config = config;
+  r.threads = 2;
+  r.skip_bad_inputs = true;
+  r.label_lists = source + "/tfds_lists";
+  return r;
+}
+
+// Kinds the converter cannot store: no image format, or over --max-pixels.
+bool Unstorable(const SynthImage& img) {
+  return img.kind == SynthKind::kNotAnImage || img.kind == SynthKind::kHugeHeader;
+}
+
+// Everything a store holds, hashed: every example's features and every
+// image's bytes and metadata, in key order.
+uint64_t StoreDigest(const std::string& path) {
+  std::unique_ptr<Store> store;
+  EXPECT_OK(Store::Open(path, StoreOptions(), &store));
+  if (!store) return 0;
+  uint64_t h = 0xcbf29ce484222325ULL;
+  auto mix = [&](const void* p, size_t n) {
+    for (size_t i = 0; i < n; ++i) h = (h ^ static_cast<const uint8_t*>(p)[i]) * 0x100000001b3ULL;
+  };
+  // The manifest's counts and report are content too (not its timestamps).
+  for (const ConfigManifest& c : store->manifest().configs) {
+    std::vector<std::string> problems;
+    for (const Problem& p : c.report.problems) problems.push_back(p.where + "\n" + p.reason);
+    std::sort(problems.begin(), problems.end());
+    for (const std::string& p : problems) mix(p.data(), p.size());
+    mix(&c.report.orphan_annotation_rows, 8);
+    mix(&c.complete, 1);
+  }
+  for (Split split : kAllSplits) {
+    for (uint64_t i = 0; i < store->NumExamples(split); ++i) {
+      ExampleView ex;
+      EXPECT_OK(store->At(split, i, &ex));
+      const uint64_t id = ex.image_id();
+      mix(&id, 8);
+      mix(ex.record().data(), ex.record().size());
+      for (Config c : store->Configs()) {
+        ImageView img;
+        EXPECT_OK(store->GetImage(c, split, id, &img));
+        mix(img.bytes().data(), img.bytes().size());
+        const uint32_t dims[2] = {img.width(), img.height()};
+        mix(dims, sizeof(dims));
+      }
+    }
+  }
+  return h;
+}
+
+class ConvertTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_OK(WriteSynthDownload(dir_.Sub("download"), SmallDownload(60, true), &record_));
+  }
+  std::string source() const { return dir_.Sub("download"); }
+
+  TempDir dir_;
+  SynthRecord record_;
+};
+
+TEST_F(ConvertTest, EveryFeatureMatchesTheGeneratorsRecord) {
+  ConvertSummary summary;
+  ASSERT_OK(Convert(Request(source(), dir_.Sub("store"), Config::kOriginal), nullptr, &summary));
+  std::unique_ptr<Store> store;
+  ASSERT_OK(Store::Open(dir_.Sub("store"), StoreOptions(), &store));
+  EXPECT_EQ(LabelOrder::kTfds, store->label_order());
+
+  std::set<std::pair<Split, uint64_t>> stored;
+  uint64_t orphan_rows = 0;
+  for (Split s : kAllSplits) orphan_rows += record_.orphan_rows[static_cast<int>(s)];
+  for (const SynthImage& img : record_.images) {
+    const auto key = std::make_pair(img.split, img.image_id);
+    const ExampleData& expected = record_.expected_tfds.at(key);
+    ExampleView view;
+    if (Unstorable(img) || stored.count(key) > 0) {
+      // Left out: its rows count as rows without an image.
+      if (stored.count(key) == 0) {
+        EXPECT_TRUE(store->Get(img.split, img.image_id, &view).IsNotFound()) << img.member;
+        orphan_rows += expected.objects.label.size() + expected.bobjects.label.size();
+      }
+      continue;
+    }
+    stored.insert(key);
+    ASSERT_OK(store->Get(img.split, img.image_id, &view));
+    testing::ExpectSameExample(expected, view);
+    ImageView image;
+    ASSERT_OK(store->GetImage(Config::kOriginal, img.split, img.image_id, &image));
+    EXPECT_EQ(img.width, image.width()) << img.member;
+    EXPECT_EQ(img.height, image.height()) << img.member;
+    EXPECT_EQ(img.kind == SynthKind::kPngNamedJpg ? ImageFormat::kPng : ImageFormat::kJpeg,
+              image.format()) << img.member;
+  }
+  uint64_t total = 0;
+  for (Split s : kAllSplits) total += store->NumExamples(s);
+  EXPECT_EQ(stored.size(), total);
+  EXPECT_EQ(orphan_rows, summary.report.orphan_annotation_rows);
+
+  // Every bad member and unstorable image is in the report, with a reason.
+  std::set<std::string> reported;
+  for (const Problem& p : store->manifest().FindConfig(Config::kOriginal)->report.problems) {
+    reported.insert(p.where);
+    EXPECT_FALSE(p.reason.empty()) << p.where;
+  }
+  for (const std::string& bad : record_.bad_members) {
+    // A tar's own folder entries ("train_3/") carry nothing and are passed over.
+    if (bad.ends_with("/") && !bad.ends_with(".jpg/")) {
+      EXPECT_EQ(0u, reported.count(bad)) << bad;
+      continue;
+    }
+    EXPECT_EQ(1u, reported.count(bad)) << bad;
+  }
+  for (const SynthImage& img : record_.images) {
+    if (Unstorable(img)) {
+      EXPECT_EQ(1u, reported.count(img.archive + ":" + img.member)) << img.member;
+    }
+  }
+}
+
+TEST_F(ConvertTest, DownloadOrderWithoutLabelLists) {
+  ConvertRequest r = Request(source(), dir_.Sub("store"), Config::kOriginal);
+  r.label_lists.clear();
+  ConvertSummary summary;
+  ASSERT_OK(Convert(r, nullptr, &summary));
+  std::unique_ptr<Store> store;
+  ASSERT_OK(Store::Open(dir_.Sub("store"), StoreOptions(), &store));
+  EXPECT_EQ(LabelOrder::kDownload, store->label_order());
+  size_t differing = 0;
+  for (const SynthImage& img : record_.images) {
+    ExampleView view;
+    if (!store->Get(img.split, img.image_id, &view).ok()) continue;
+    const ExampleData& e = record_.expected_download.at({img.split, img.image_id});
+    testing::ExpectSameExample(e, view);
+    differing += e.bobjects.label != record_.expected_tfds.at({img.split, img.image_id}).bobjects.label;
+  }
+  EXPECT_GT(differing, 0u) << "the generated download should number some boxable labels "
+                              "differently from TFDS, as the real one does";
+}
+
+TEST_F(ConvertTest, ResizedConfigsHaveOpenCvDimensions) {
+  ConvertSummary summary;
+  ASSERT_OK(Convert(Request(source(), dir_.Sub("store"), Config::kOriginal), nullptr, &summary));
+  ASSERT_OK(Convert(Request(source(), dir_.Sub("store"), Config::k200k), nullptr, &summary));
+  EXPECT_FALSE(summary.annotations_written);
+  std::unique_ptr<Store> store;
+  ASSERT_OK(Store::Open(dir_.Sub("store"), StoreOptions(), &store));
+  EXPECT_EQ((std::vector<Config>{Config::kOriginal, Config::k200k}), store->Configs());
+  tjhandle tj = tjInitDecompress();
+  for (const SynthImage& img : record_.images) {
+    ImageView image;
+    if (!store->GetImage(Config::k200k, img.split, img.image_id, &image).ok()) continue;
+    // The decoded size is the stored one, turned by EXIF orientations 5..8.
+    const bool turned = img.exif_orientation >= 5;
+    const uint64_t w = turned ? img.height : img.width, h = turned ? img.width : img.height;
+    const double f = w * h > 200'000 ? std::sqrt(200'000.0 / (w * h)) : 1.0;
+    EXPECT_EQ(static_cast<uint32_t>(std::nearbyint(w * f)), image.width()) << img.member;
+    EXPECT_EQ(static_cast<uint32_t>(std::nearbyint(h * f)), image.height()) << img.member;
+    int jw = 0, jh = 0, sub = 0, cs = 0;
+    ASSERT_EQ(0, tjDecompressHeader3(tj, image.bytes().data(), image.bytes().size(), &jw, &jh,
+                                     &sub, &cs)) << img.member;
+    EXPECT_EQ(static_cast<int>(image.width()), jw);
+    EXPECT_EQ(static_cast<int>(image.height()), jh);
+    EXPECT_EQ(TJSAMP_420, sub) << img.member;
+  }
+  tjDestroy(tj);
+}
+
+TEST_F(ConvertTest, FailPolicyStopsAtTheFirstBadInputAndResumeFinishes) {
+  ConvertRequest r = Request(source(), dir_.Sub("store"), Config::kOriginal);
+  r.skip_bad_inputs = false;
+  ConvertSummary summary;
+  const Status s = Convert(r, nullptr, &summary);
+  ASSERT_FALSE(s.ok());
+  // The message names the archive and member (or CSV line) and why.
+  EXPECT_NE(std::string::npos, s.message().find(".tar.gz:")) << s.message();
+  std::unique_ptr<Store> store;
+  EXPECT_TRUE(Store::Open(dir_.Sub("store"), StoreOptions(), &store).IsInvalidArgument());
+  r.skip_bad_inputs = true;
+  ASSERT_OK(Convert(r, nullptr, &summary));
+  TempDir clean;
+  ASSERT_OK(Convert(Request(source(), clean.Sub("store"), Config::kOriginal), nullptr, &summary));
+  EXPECT_EQ(StoreDigest(clean.Sub("store")), StoreDigest(dir_.Sub("store")));
+}
+
+// Starts `oiv4-kv convert` as its own process (a fork without exec would
+// inherit RocksDB's thread pools without their threads).
+pid_t SpawnConvert(const std::string& source, const std::string& store, Config config) {
+  const std::string config_name(ConfigName(config));
+  const std::string lists = source + "/tfds_lists";
+  std::vector<std::string> args = {OIV4KV_BINARY, "convert", "--source", source, "--store", store,
+                                   "--config", config_name, "--on-error", "skip", "--threads", "2",
+                                   "--label-lists", lists, "--chunk-images", "2"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    freopen("/dev/null", "w", stderr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+TEST_F(ConvertTest, KillNineAtManyPointsThenResumeGivesTheCleanStore) {
+  // A clean run through the command line, timed to spread the kills over it.
+  const auto start = std::chrono::steady_clock::now();
+  const pid_t clean_pid = SpawnConvert(source(), dir_.Sub("clean"), Config::k300k);
+  ASSERT_GT(clean_pid, 0);
+  int wstatus = 0;
+  ASSERT_EQ(clean_pid, waitpid(clean_pid, &wstatus, 0));
+  ASSERT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0);
+  const auto run_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::steady_clock::now() - start).count();
+  const uint64_t clean = StoreDigest(dir_.Sub("clean"));
+
+  int interrupted = 0, points = 0;
+  for (double at : {0.05, 0.15, 0.3, 0.45, 0.6, 0.75, 0.9}) {
+    const std::string path = dir_.Sub("killed" + std::to_string(points++));
+    const pid_t child = SpawnConvert(source(), path, Config::k300k);
+    ASSERT_GT(child, 0);
+    usleep(static_cast<useconds_t>(run_us * at));
+    kill(child, SIGKILL);
+    waitpid(child, &wstatus, 0);
+    interrupted += WIFSIGNALED(wstatus) ? 1 : 0;
+    SCOPED_TRACE("killed at " + std::to_string(at) + " of a clean run");
+    ConvertSummary summary;
+    ConvertRequest resume = Request(source(), path, Config::k300k);
+    resume.chunk_images = 2;  // archives span several commits: resume inside one
+    ASSERT_OK(Convert(resume, nullptr, &summary));
+    EXPECT_EQ(clean, StoreDigest(path));
+  }
+  EXPECT_GE(interrupted, 4) << "too few runs were interrupted to test resuming";
+}
+
+TEST(ConvertLayouts, EveryLayoutAndRowOrderGivesTheRecordedExamples) {
+  TempDir dir;
+  struct Variant {
+    SynthOptions::Archives archives;
+    bool split_subdirs, sorted_csv;
+  };
+  const Variant variants[] = {{SynthOptions::Archives::kTarGz, false, true},
+                              {SynthOptions::Archives::kTar, true, false},
+                              {SynthOptions::Archives::kDirectories, false, false}};
+  int n = 0;
+  for (const Variant& v : variants) {
+    SCOPED_TRACE("variant " + std::to_string(n));
+    SynthOptions o = SmallDownload(40, false);
+    o.archives = v.archives;
+    o.split_subdirs = v.split_subdirs;
+    o.sorted_csv = v.sorted_csv;
+    SynthRecord record;
+    const std::string src = dir.Sub("src" + std::to_string(n));
+    ASSERT_OK(WriteSynthDownload(src, o, &record));
+    ConvertSummary summary;
+    const std::string path = dir.Sub("store" + std::to_string(n++));
+    ASSERT_OK(Convert(Request(src, path, Config::kOriginal), nullptr, &summary));
+    for (const Problem& p : summary.report.problems) ADD_FAILURE() << p.where << ": " << p.reason;
+    std::unique_ptr<Store> store;
+    ASSERT_OK(Store::Open(path, StoreOptions(), &store));
+    uint64_t total = 0;
+    for (Split s : kAllSplits) total += store->NumExamples(s);
+    EXPECT_EQ(record.images.size(), total);
+    for (const SynthImage& img : record.images) {
+      ExampleView view;
+      ASSERT_OK(store->Get(img.split, img.image_id, &view));
+      testing::ExpectSameExample(record.expected_tfds.at({img.split, img.image_id}), view);
+    }
+  }
+}
+
+std::string RunCommand(const std::string& args) {
+  std::string out;
+  FILE* p = popen((std::string(OIV4KV_BINARY) + " " + args + " 2>/dev/null").c_str(), "r");
+  if (p == nullptr) return out;
+  char buf[4096];
+  for (size_t n; (n = fread(buf, 1, sizeof(buf), p)) > 0;) out.append(buf, n);
+  EXPECT_EQ(0, pclose(p)) << args;
+  return out;
+}
+
+TEST_F(ConvertTest, DumpPrintsTheRecordedFeaturesAndExportTheStoredBytes) {
+  ConvertSummary summary;
+  ASSERT_OK(Convert(Request(source(), dir_.Sub("store"), Config::kOriginal), nullptr, &summary));
+  ASSERT_OK(Convert(Request(source(), dir_.Sub("store"), Config::k300k), nullptr, &summary));
+  std::unique_ptr<Store> store;
+  ASSERT_OK(Store::Open(dir_.Sub("store"), StoreOptions(), &store));
+  const std::string out = RunCommand("dump " + dir_.Sub("store") + " --split validation");
+  std::istringstream lines(out);
+  std::string line;
+  uint64_t n = 0;
+  uint64_t previous = 0;
+  while (std::getline(lines, line)) {
+    const auto j = nlohmann::ordered_json::parse(line);
+    std::vector<std::string> keys;
+    for (const auto& [k, v] : j.items()) keys.push_back(k);
+    EXPECT_EQ((std::vector<std::string>{"split", "image_id", "image/filename", "objects",
+                                        "objects_trainable", "bobjects", "image"}),
+              keys);
+    EXPECT_EQ("validation", j["split"]);
+    const uint64_t id = std::stoull(j["image_id"].get<std::string>(), nullptr, 16);
+    EXPECT_TRUE(n == 0 || id > previous) << "key order";
+    previous = id;
+    const ExampleData& e = record_.expected_tfds.at({Split::kValidation, id});
+    EXPECT_EQ(e.filename, j["image/filename"]);
+    EXPECT_EQ(std::vector<int>(e.objects.label.begin(), e.objects.label.end()),
+              j["objects"]["label"].get<std::vector<int>>());
+    EXPECT_EQ(std::vector<int>(e.objects_trainable.confidence.begin(),
+                               e.objects_trainable.confidence.end()),
+              j["objects_trainable"]["confidence"].get<std::vector<int>>());
+    ASSERT_EQ(e.bobjects.label.size(), j["bobjects"]["bbox"].size());
+    for (size_t b = 0; b < e.bobjects.label.size(); ++b) {
+      for (int k = 0; k < 4; ++k) {
+        // Printed so that it reads back as the very same float32.
+        EXPECT_EQ(e.bobjects.bbox[4 * b + k], j["bobjects"]["bbox"][b][k].get<float>());
+      }
+    }
+    EXPECT_EQ(std::vector<int>(e.bobjects.is_inside.begin(), e.bobjects.is_inside.end()),
+              j["bobjects"]["is_inside"].get<std::vector<int>>());
+    ImageView img;
+    ASSERT_OK(store->GetImage(Config::k300k, Split::kValidation, id, &img));
+    EXPECT_EQ(img.width(), j["image"]["300k"]["width"].get<uint32_t>());
+    EXPECT_EQ(img.bytes().size(), j["image"]["300k"]["bytes"].get<size_t>());
+    EXPECT_TRUE(j["image"].contains("original"));
+    ++n;
+  }
+  EXPECT_EQ(store->NumExamples(Split::kValidation), n);
+
+  RunCommand("export " + dir_.Sub("store") + " --config original --split validation --out " +
+             dir_.Sub("export"));
+  for (const SynthImage& img : record_.images) {
+    if (img.split != Split::kValidation || Unstorable(img)) continue;
+    std::ifstream f(dir_.Sub("export/" + ImageIdHex(img.image_id) + ".jpg"), std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(img.size, bytes.size()) << img.member;  // the archive's bytes, as they were
+  }
+}
+
+TEST(ConvertInputs, MissingFilesAreNamed) {
+  TempDir dir;
+  ConvertSummary summary;
+  ConvertRequest r = Request(dir.path(), dir.Sub("store"), Config::kOriginal);
+  const Status s = Convert(r, nullptr, &summary);
+  EXPECT_TRUE(s.IsInvalidArgument());
+  EXPECT_NE(std::string::npos, s.message().find("class-descriptions.csv")) << s.message();
+  EXPECT_NE(std::string::npos, s.message().find("train_0.tar.gz")) << s.message();
+}
+
+}  // namespace
+}  // namespace oiv4kv
