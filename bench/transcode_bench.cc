@@ -270,10 +270,16 @@ class SummaryReporter : public benchmark::ConsoleReporter {
     for (const auto& [image, o] : ours_) {
       const auto it = opencv_.find(image);
       const Figures c = it == opencv_.end() ? Figures{} : it->second;
+      if (c.images_per_s <= 0) {  // no OpenCV run to compare with
+        std::printf("%-26s %11.1f %11s %7s %9.2f %9s %9.0f %9s\n",
+                    o.label.c_str(), o.images_per_s, "-", "-", o.psnr, "-",
+                    o.bytes, "-");
+        continue;
+      }
       std::printf("%-26s %11.1f %11.1f %7.2f %9.2f %9.2f %9.0f %9.0f\n",
                   o.label.c_str(), o.images_per_s, c.images_per_s,
-                  c.images_per_s > 0 ? o.images_per_s / c.images_per_s : 0.0,
-                  o.psnr, c.psnr, o.bytes, c.bytes);
+                  o.images_per_s / c.images_per_s, o.psnr, c.psnr, o.bytes,
+                  c.bytes);
     }
   }
 
