@@ -13,9 +13,11 @@
 namespace oiv4kv {
 
 struct ImageProbe {
-  ImageFormat format = ImageFormat::kUnknown;  // from magic bytes, never the file name
-  uint32_t width = 0, height = 0;              // as stored in the header (before EXIF orientation)
-  int exif_orientation = 1;                    // 1..8
+  ImageFormat format =
+      ImageFormat::kUnknown;  // from magic bytes, never the file name
+  uint32_t width = 0,
+           height = 0;  // as stored in the header (before EXIF orientation)
+  int exif_orientation = 1;  // 1..8
 };
 
 // Reads the JPEG markers up to the first SOS (or the PNG chunks up to IEND).
@@ -24,7 +26,8 @@ struct ImageProbe {
 // or chunk length, zero dimensions, bad IHDR, EOF before the first scan or
 // IDAT), or width*height > max_pixels ("claims 60000x60000 pixels, over
 // --max-pixels N"). On error *out is unspecified.
-Status ProbeImage(std::span<const uint8_t> bytes, uint64_t max_pixels, ImageProbe* out);
+Status ProbeImage(std::span<const uint8_t> bytes, uint64_t max_pixels,
+                  ImageProbe* out);
 
 // The format from magic bytes: FF D8 FF for JPEG, the 8-byte PNG signature.
 ImageFormat DetectImageFormat(std::span<const uint8_t> bytes);

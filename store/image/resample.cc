@@ -38,7 +38,8 @@ OIV4KV_CLONES void RowsFixed(const uint8_t* const* rows, const int16_t* w,
     uint16_t acc = 128;
     for (int k = 0; k < K; ++k) {
       const uint16_t v = static_cast<uint16_t>(r[k][x] << 8);
-      acc = static_cast<uint16_t>(acc + ((static_cast<uint32_t>(v) * wk[k]) >> 16));
+      acc = static_cast<uint16_t>(acc +
+                                  ((static_cast<uint32_t>(v) * wk[k]) >> 16));
     }
     out[x] = static_cast<uint8_t>(acc >> 8);
   }
@@ -54,14 +55,16 @@ void RowsAny(const uint8_t* src, size_t src_stride, int taps, const int16_t* w,
     if (wk == 0) continue;
     for (size_t x = 0; x < n; ++x) acc[x] += wk * r[x];
   }
-  for (size_t x = 0; x < n; ++x) out[x] = static_cast<uint8_t>(acc[x] >> kWeightBits);
+  for (size_t x = 0; x < n; ++x)
+    out[x] = static_cast<uint8_t>(acc[x] >> kWeightBits);
 }
 
 // Horizontal filtering of interleaved pixels (the 4-channel path only:
 // CMYK and PNG input, where speed matters less than for planes).
 void ColumnsInterleaved(const uint8_t* src, size_t src_stride, uint32_t rows,
-                        const int32_t* start, const int16_t* w, int taps, uint32_t n, int channels,
-                        uint8_t* dst, size_t dst_stride) {
+                        const int32_t* start, const int16_t* w, int taps,
+                        uint32_t n, int channels, uint8_t* dst,
+                        size_t dst_stride) {
   for (uint32_t y = 0; y < rows; ++y) {
     const uint8_t* in = src + y * src_stride;
     uint8_t* out = dst + y * dst_stride;
@@ -71,7 +74,8 @@ void ColumnsInterleaved(const uint8_t* src, size_t src_stride, uint32_t rows,
       for (int c = 0; c < channels; ++c) {
         int32_t acc = kHalf;
         for (int k = 0; k < taps; ++k) acc += wi[k] * p[k * channels + c];
-        out[static_cast<size_t>(i) * channels + c] = static_cast<uint8_t>(acc >> kWeightBits);
+        out[static_cast<size_t>(i) * channels + c] =
+            static_cast<uint8_t>(acc >> kWeightBits);
       }
     }
   }
@@ -79,8 +83,8 @@ void ColumnsInterleaved(const uint8_t* src, size_t src_stride, uint32_t rows,
 
 }  // namespace
 
-const Resampler::Axis& Resampler::GetAxis(AxisCache* cache, uint32_t src, uint32_t dst,
-                                          const AxisMap& map) {
+const Resampler::Axis& Resampler::GetAxis(AxisCache* cache, uint32_t src,
+                                          uint32_t dst, const AxisMap& map) {
   for (const Axis& a : cache->slots) {
     if (a.src == src && a.dst == dst && a.map == map && a.taps > 0) return a;
   }
@@ -90,7 +94,8 @@ const Resampler::Axis& Resampler::GetAxis(AxisCache* cache, uint32_t src, uint32
   return a;
 }
 
-void Resampler::Build(uint32_t src, uint32_t dst, const AxisMap& map, Axis* axis) {
+void Resampler::Build(uint32_t src, uint32_t dst, const AxisMap& map,
+                      Axis* axis) {
   axis->src = src;
   axis->dst = dst;
   axis->map = map;
@@ -108,20 +113,25 @@ void Resampler::Build(uint32_t src, uint32_t dst, const AxisMap& map, Axis* axis
     // The covered interval, clipped to the source; weights by overlap.
     const double lo = std::clamp(map.offset + i * scale, 0.0, last);
     const double hi = std::clamp(map.offset + (i + 1) * scale, 0.0, last);
-    const int64_t first = std::min<int64_t>(static_cast<int64_t>(std::floor(lo)), src - 1);
+    const int64_t first =
+        std::min<int64_t>(static_cast<int64_t>(std::floor(lo)), src - 1);
     int count = 0;
     if (hi - lo <= 0.0) {
       w[count++] = 1.0;  // wholly outside: the nearest edge pixel
     } else {
-      const int64_t end = std::min<int64_t>(static_cast<int64_t>(std::ceil(hi)), src);
-      for (int64_t j = first; j < std::max(end, first + 1) && count < taps; ++j) {
-        const double overlap = std::min<double>(hi, j + 1) - std::max<double>(lo, j);
+      const int64_t end =
+          std::min<int64_t>(static_cast<int64_t>(std::ceil(hi)), src);
+      for (int64_t j = first; j < std::max(end, first + 1) && count < taps;
+           ++j) {
+        const double overlap =
+            std::min<double>(hi, j + 1) - std::max<double>(lo, j);
         w[count++] = std::max(0.0, overlap) / (hi - lo);
       }
     }
     // Shift the window left where it would run past the end, so every
     // output reads exactly `taps` pixels inside the source.
-    const int64_t start = std::min<int64_t>(first, static_cast<int64_t>(src) - taps);
+    const int64_t start =
+        std::min<int64_t>(first, static_cast<int64_t>(src) - taps);
     axis->start[i] = static_cast<int32_t>(start);
     int16_t* out = &axis->weights[static_cast<size_t>(i) * taps];
     int32_t sum = 0;
@@ -132,17 +142,20 @@ void Resampler::Build(uint32_t src, uint32_t dst, const AxisMap& map, Axis* axis
       sum += out[slot];
       if (out[slot] > out[big]) big = slot;
     }
-    out[big] = static_cast<int16_t>(out[big] + ((1 << kWeightBits) - sum));  // exact sum
+    out[big] = static_cast<int16_t>(out[big] +
+                                    ((1 << kWeightBits) - sum));  // exact sum
   }
 }
 
-void Resampler::Vertical(const uint8_t* src, size_t src_stride, size_t row_bytes,
-                         const Axis& axis, uint8_t* dst, size_t dst_stride) {
+void Resampler::Vertical(const uint8_t* src, size_t src_stride,
+                         size_t row_bytes, const Axis& axis, uint8_t* dst,
+                         size_t dst_stride) {
   const uint8_t* rows[4];
   std::vector<int32_t> acc;
   for (uint32_t y = 0; y < axis.dst; ++y) {
     const int16_t* w = &axis.weights[static_cast<size_t>(y) * axis.taps];
-    const uint8_t* first = src + static_cast<size_t>(axis.start[y]) * src_stride;
+    const uint8_t* first =
+        src + static_cast<size_t>(axis.start[y]) * src_stride;
     uint8_t* out = dst + static_cast<size_t>(y) * dst_stride;
     if (axis.taps <= 4) {
       for (int k = 0; k < axis.taps; ++k) rows[k] = first + k * src_stride;
@@ -155,10 +168,18 @@ void Resampler::Vertical(const uint8_t* src, size_t src_stride, size_t row_bytes
       continue;
     }
     switch (axis.taps) {
-      case 1: RowsFixed<1>(rows, w, out, row_bytes); break;
-      case 2: RowsFixed<2>(rows, w, out, row_bytes); break;
-      case 3: RowsFixed<3>(rows, w, out, row_bytes); break;
-      case 4: RowsFixed<4>(rows, w, out, row_bytes); break;
+      case 1:
+        RowsFixed<1>(rows, w, out, row_bytes);
+        break;
+      case 2:
+        RowsFixed<2>(rows, w, out, row_bytes);
+        break;
+      case 3:
+        RowsFixed<3>(rows, w, out, row_bytes);
+        break;
+      case 4:
+        RowsFixed<4>(rows, w, out, row_bytes);
+        break;
       default:
         acc.resize(row_bytes);
         RowsAny(first, src_stride, axis.taps, w, out, row_bytes, acc.data());
@@ -166,17 +187,18 @@ void Resampler::Vertical(const uint8_t* src, size_t src_stride, size_t row_bytes
   }
 }
 
-void Resampler::Resample(const uint8_t* src, size_t src_stride, uint32_t src_w, uint32_t src_h,
-                         uint8_t* dst, size_t dst_stride, uint32_t dst_w, uint32_t dst_h,
-                         int channels) {
-  Resample(src, src_stride, src_w, src_h, dst, dst_stride, dst_w, dst_h, channels,
-           AxisMap{static_cast<double>(src_w) / dst_w, 0.0},
+void Resampler::Resample(const uint8_t* src, size_t src_stride, uint32_t src_w,
+                         uint32_t src_h, uint8_t* dst, size_t dst_stride,
+                         uint32_t dst_w, uint32_t dst_h, int channels) {
+  Resample(src, src_stride, src_w, src_h, dst, dst_stride, dst_w, dst_h,
+           channels, AxisMap{static_cast<double>(src_w) / dst_w, 0.0},
            AxisMap{static_cast<double>(src_h) / dst_h, 0.0});
 }
 
-void Resampler::Resample(const uint8_t* src, size_t src_stride, uint32_t src_w, uint32_t src_h,
-                         uint8_t* dst, size_t dst_stride, uint32_t dst_w, uint32_t dst_h,
-                         int channels, const AxisMap& x, const AxisMap& y) {
+void Resampler::Resample(const uint8_t* src, size_t src_stride, uint32_t src_w,
+                         uint32_t src_h, uint8_t* dst, size_t dst_stride,
+                         uint32_t dst_w, uint32_t dst_h, int channels,
+                         const AxisMap& x, const AxisMap& y) {
   const Axis& v = GetAxis(&rows_, src_h, dst_h, y);
   const Axis& h = GetAxis(&columns_, src_w, dst_w, x);
   const size_t src_row = static_cast<size_t>(src_w) * channels;
@@ -205,8 +227,8 @@ void Resampler::Resample(const uint8_t* src, size_t src_stride, uint32_t src_w, 
     mid_stride = src_row;
   }
   if (channels != 1) {
-    ColumnsInterleaved(mid, mid_stride, dst_h, h.start.data(), h.weights.data(), h.taps,
-                       dst_w, channels, dst, dst_stride);
+    ColumnsInterleaved(mid, mid_stride, dst_h, h.start.data(), h.weights.data(),
+                       h.taps, dst_w, channels, dst, dst_stride);
     return;
   }
   // Rows of a plane: transpose, filter the transposed rows with the same

@@ -30,11 +30,13 @@ class Resampler {
   // channels (1 or 4) into dst_w x dst_h. Strides are in bytes. Without maps,
   // each axis spans the whole source (scale = src / dst, offset 0).
   // REQUIRES: all sizes > 0; channels is 1 or 4; src and dst do not overlap.
-  void Resample(const uint8_t* src, size_t src_stride, uint32_t src_w, uint32_t src_h,
-                uint8_t* dst, size_t dst_stride, uint32_t dst_w, uint32_t dst_h, int channels);
-  void Resample(const uint8_t* src, size_t src_stride, uint32_t src_w, uint32_t src_h,
-                uint8_t* dst, size_t dst_stride, uint32_t dst_w, uint32_t dst_h, int channels,
-                const AxisMap& x, const AxisMap& y);
+  void Resample(const uint8_t* src, size_t src_stride, uint32_t src_w,
+                uint32_t src_h, uint8_t* dst, size_t dst_stride, uint32_t dst_w,
+                uint32_t dst_h, int channels);
+  void Resample(const uint8_t* src, size_t src_stride, uint32_t src_w,
+                uint32_t src_h, uint8_t* dst, size_t dst_stride, uint32_t dst_w,
+                uint32_t dst_h, int channels, const AxisMap& x,
+                const AxisMap& y);
 
  private:
   // Per output pixel: the first source pixel and `taps` weights summing to
@@ -54,11 +56,12 @@ class Resampler {
     Axis slots[3];
     int next = 0;
   };
-  static const Axis& GetAxis(AxisCache* cache, uint32_t src, uint32_t dst, const AxisMap& map);
+  static const Axis& GetAxis(AxisCache* cache, uint32_t src, uint32_t dst,
+                             const AxisMap& map);
 
   // Filters along columns: dst row y from `axis.taps` rows of src.
-  static void Vertical(const uint8_t* src, size_t src_stride, size_t row_bytes, const Axis& axis,
-                       uint8_t* dst, size_t dst_stride);
+  static void Vertical(const uint8_t* src, size_t src_stride, size_t row_bytes,
+                       const Axis& axis, uint8_t* dst, size_t dst_stride);
 
   AxisCache columns_, rows_;
   std::vector<uint8_t> shrunk_, transposed_, filtered_;

@@ -27,7 +27,9 @@ class Rng {
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     return z ^ (z >> 31);
   }
-  double Uniform() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }  // [0,1)
+  double Uniform() {
+    return static_cast<double>(Next() >> 11) * 0x1.0p-53;
+  }  // [0,1)
   double Range(double lo, double hi) { return lo + (hi - lo) * Uniform(); }
   double Gauss() {  // Box-Muller
     const double u1 = 1.0 - Uniform(), u2 = Uniform();
@@ -40,12 +42,13 @@ class Rng {
 
 // Adds amplitude * value noise (lattice spacing `cell` px, smoothstep
 // interpolation) to `acc` (width x height floats).
-void AddValueNoise(std::vector<float>* acc, uint32_t width, uint32_t height, double cell,
-                   double amplitude, Rng* rng) {
+void AddValueNoise(std::vector<float>* acc, uint32_t width, uint32_t height,
+                   double cell, double amplitude, Rng* rng) {
   const uint32_t gw = static_cast<uint32_t>(width / cell) + 2;
   const uint32_t gh = static_cast<uint32_t>(height / cell) + 2;
   std::vector<float> grid(static_cast<size_t>(gw) * gh);
-  for (float& g : grid) g = static_cast<float>(rng->Range(-1.0, 1.0) * amplitude);
+  for (float& g : grid)
+    g = static_cast<float>(rng->Range(-1.0, 1.0) * amplitude);
   auto smooth = [](double t) { return t * t * (3.0 - 2.0 * t); };
   for (uint32_t y = 0; y < height; ++y) {
     const double fy = y / cell;
@@ -79,7 +82,8 @@ double Coverage(const Shape& s, double x, double y) {
   const double v = -dx * s.sin_a + dy * s.cos_a;
   double dist;  // signed distance to the edge in pixels, negative inside
   if (s.ellipse) {
-    const double r = std::sqrt((u * u) / (s.rx * s.rx) + (v * v) / (s.ry * s.ry));
+    const double r =
+        std::sqrt((u * u) / (s.rx * s.rx) + (v * v) / (s.ry * s.ry));
     dist = (r - 1.0) * std::min(s.rx, s.ry);
   } else {
     dist = std::max(std::abs(u) - s.rx, std::abs(v) - s.ry);
@@ -103,7 +107,8 @@ RgbImage SyntheticImage(uint32_t width, uint32_t height, uint64_t seed) {
   std::vector<float> luma(n, 0.0f), chroma_a(n, 0.0f), chroma_b(n, 0.0f);
   const double big = std::max(width, height) / 3.0;
   for (double cell = big; cell >= 1.5; cell /= 2) {
-    AddValueNoise(&luma, width, height, cell, 38.0 * std::pow(cell / big, 0.6), &rng);
+    AddValueNoise(&luma, width, height, cell, 38.0 * std::pow(cell / big, 0.6),
+                  &rng);
   }
   for (double cell = big; cell >= big / 8; cell /= 2) {
     AddValueNoise(&chroma_a, width, height, cell, 22.0 * cell / big, &rng);
@@ -140,10 +145,12 @@ RgbImage SyntheticImage(uint32_t width, uint32_t height, uint64_t seed) {
   for (uint32_t y = 0; y < height; ++y) {
     for (uint32_t x = 0; x < width; ++x) {
       const size_t i = static_cast<size_t>(y) * width + x;
-      const double fx = static_cast<double>(x) / width, fy = static_cast<double>(y) / height;
+      const double fx = static_cast<double>(x) / width,
+                   fy = static_cast<double>(y) / height;
       const double l = luma[i];
       px[0] = base[0] + gx[0] * fx + gy[0] * fy + l + chroma_a[i];
-      px[1] = base[1] + gx[1] * fx + gy[1] * fy + l - 0.5 * (chroma_a[i] + chroma_b[i]);
+      px[1] = base[1] + gx[1] * fx + gy[1] * fy + l -
+              0.5 * (chroma_a[i] + chroma_b[i]);
       px[2] = base[2] + gx[2] * fx + gy[2] * fy + l + chroma_b[i];
       for (const Shape& s : shapes) {
         const double reach = std::max(s.rx, s.ry) + 1.0;
@@ -152,8 +159,9 @@ RgbImage SyntheticImage(uint32_t width, uint32_t height, uint64_t seed) {
         if (cov <= 0.0) continue;
         double stripe = 0.0;
         if (s.stripe_period > 0) {
-          stripe = 45.0 * std::sin(2 * M_PI * (x * s.stripe_cos + y * s.stripe_sin) /
-                                   s.stripe_period);
+          stripe =
+              45.0 * std::sin(2 * M_PI * (x * s.stripe_cos + y * s.stripe_sin) /
+                              s.stripe_period);
         }
         for (int c = 0; c < 3; ++c) {
           const double inside = s.color[c] + stripe + 0.4 * l;
@@ -162,14 +170,16 @@ RgbImage SyntheticImage(uint32_t width, uint32_t height, uint64_t seed) {
       }
       for (int c = 0; c < 3; ++c) {
         const double v = px[c] + 2.0 * rng.Gauss();
-        img.pixels[i * 3 + c] = static_cast<uint8_t>(std::clamp(std::lround(v), 0L, 255L));
+        img.pixels[i * 3 + c] =
+            static_cast<uint8_t>(std::clamp(std::lround(v), 0L, 255L));
       }
     }
   }
   return img;
 }
 
-Status EncodeJpeg(const RgbImage& image, const JpegSpec& spec, std::vector<uint8_t>* out) {
+Status EncodeJpeg(const RgbImage& image, const JpegSpec& spec,
+                  std::vector<uint8_t>* out) {
   tjhandle tj = tjInitCompress();
   if (tj == nullptr) return Status::IOError("tjInitCompress failed");
   unsigned char* buf = nullptr;
@@ -178,15 +188,16 @@ Status EncodeJpeg(const RgbImage& image, const JpegSpec& spec, std::vector<uint8
   int rc;
   if (spec.subsamp == TJSAMP_GRAY) {
     // TurboJPEG makes a one-component JPEG from the luminance of RGB input.
-    rc = tjCompress2(tj, image.pixels.data(), image.width, 0, image.height, TJPF_RGB, &buf,
-                     &size, TJSAMP_GRAY, spec.quality, flags);
+    rc = tjCompress2(tj, image.pixels.data(), image.width, 0, image.height,
+                     TJPF_RGB, &buf, &size, TJSAMP_GRAY, spec.quality, flags);
   } else {
-    rc = tjCompress2(tj, image.pixels.data(), image.width, 0, image.height, TJPF_RGB, &buf,
-                     &size, spec.subsamp, spec.quality, flags);
+    rc = tjCompress2(tj, image.pixels.data(), image.width, 0, image.height,
+                     TJPF_RGB, &buf, &size, spec.subsamp, spec.quality, flags);
   }
   Status s;
   if (rc != 0) {
-    s = Status::InvalidArgument(std::string("tjCompress2: ") + tjGetErrorStr2(tj));
+    s = Status::InvalidArgument(std::string("tjCompress2: ") +
+                                tjGetErrorStr2(tj));
   } else {
     out->assign(buf, buf + size);
   }
@@ -213,9 +224,10 @@ enum class Layout { kDefaults, kRgb, kCmyk, kYcck, kOddSampling, kManyScans };
 
 // Runs libjpeg compression of `pixels` (3 or 4 bytes a pixel). No C++ objects
 // with destructors live in this frame, so longjmp out of libjpeg is safe.
-bool CompressLibjpeg(const uint8_t* pixels, uint32_t width, uint32_t height, Layout layout,
-                     int quality, jpeg_scan_info* scans, int num_scans, unsigned char** buf,
-                     unsigned long* size, char* message) {
+bool CompressLibjpeg(const uint8_t* pixels, uint32_t width, uint32_t height,
+                     Layout layout, int quality, jpeg_scan_info* scans,
+                     int num_scans, unsigned char** buf, unsigned long* size,
+                     char* message) {
   jpeg_compress_struct cinfo;
   JpegWriteError err;
   cinfo.err = jpeg_std_error(&err.mgr);
@@ -234,10 +246,17 @@ bool CompressLibjpeg(const uint8_t* pixels, uint32_t width, uint32_t height, Lay
   cinfo.in_color_space = cmyk ? JCS_CMYK : JCS_RGB;
   jpeg_set_defaults(&cinfo);
   switch (layout) {
-    case Layout::kDefaults: break;
-    case Layout::kRgb: jpeg_set_colorspace(&cinfo, JCS_RGB); break;  // Adobe transform 0
-    case Layout::kCmyk: jpeg_set_colorspace(&cinfo, JCS_CMYK); break;
-    case Layout::kYcck: jpeg_set_colorspace(&cinfo, JCS_YCCK); break;
+    case Layout::kDefaults:
+      break;
+    case Layout::kRgb:
+      jpeg_set_colorspace(&cinfo, JCS_RGB);
+      break;  // Adobe transform 0
+    case Layout::kCmyk:
+      jpeg_set_colorspace(&cinfo, JCS_CMYK);
+      break;
+    case Layout::kYcck:
+      jpeg_set_colorspace(&cinfo, JCS_YCCK);
+      break;
     case Layout::kOddSampling:
       cinfo.comp_info[0].h_samp_factor = 1;
       cinfo.comp_info[0].v_samp_factor = 2;
@@ -263,18 +282,21 @@ bool CompressLibjpeg(const uint8_t* pixels, uint32_t width, uint32_t height, Lay
   return true;
 }
 
-Status RunLibjpeg(const uint8_t* pixels, const RgbImage& image, Layout layout, int quality,
-                  std::vector<jpeg_scan_info>* scans, std::vector<uint8_t>* out) {
+Status RunLibjpeg(const uint8_t* pixels, const RgbImage& image, Layout layout,
+                  int quality, std::vector<jpeg_scan_info>* scans,
+                  std::vector<uint8_t>* out) {
   unsigned char* buf = nullptr;
   unsigned long size = 0;
   char message[JMSG_LENGTH_MAX] = {0};
-  const bool ok = CompressLibjpeg(pixels, image.width, image.height, layout, quality,
-                                  scans == nullptr ? nullptr : scans->data(),
-                                  scans == nullptr ? 0 : static_cast<int>(scans->size()), &buf,
-                                  &size, message);
+  const bool ok =
+      CompressLibjpeg(pixels, image.width, image.height, layout, quality,
+                      scans == nullptr ? nullptr : scans->data(),
+                      scans == nullptr ? 0 : static_cast<int>(scans->size()),
+                      &buf, &size, message);
   if (ok) out->assign(buf, buf + size);
   free(buf);  // jpeg_mem_dest allocates with malloc
-  return ok ? Status::OK() : Status::InvalidArgument(std::string("libjpeg: ") + message);
+  return ok ? Status::OK()
+            : Status::InvalidArgument(std::string("libjpeg: ") + message);
 }
 
 }  // namespace
@@ -282,9 +304,10 @@ Status RunLibjpeg(const uint8_t* pixels, const RgbImage& image, Layout layout, i
 Status EncodeJpegLibjpeg(const RgbImage& image, JpegColorKind kind, int quality,
                          std::vector<uint8_t>* out) {
   if (kind == JpegColorKind::kRgb || kind == JpegColorKind::kOddSampling) {
-    return RunLibjpeg(image.pixels.data(), image,
-                      kind == JpegColorKind::kRgb ? Layout::kRgb : Layout::kOddSampling, quality,
-                      nullptr, out);
+    return RunLibjpeg(
+        image.pixels.data(), image,
+        kind == JpegColorKind::kRgb ? Layout::kRgb : Layout::kOddSampling,
+        quality, nullptr, out);
   }
   // Inverted (Adobe) CMYK with grey component replacement: k' = max(R,G,B)
   // and c' = 255 * R / k', so that R = c' * k' / 255.
@@ -294,29 +317,37 @@ Status EncodeJpegLibjpeg(const RgbImage& image, JpegColorKind kind, int quality,
     const uint8_t* p = &image.pixels[i * 3];
     const int k = std::max({p[0], p[1], p[2]});
     for (int c = 0; c < 3; ++c) {
-      cmyk[i * 4 + c] = k == 0 ? 0 : static_cast<uint8_t>((p[c] * 255 + k / 2) / k);
+      cmyk[i * 4 + c] =
+          k == 0 ? 0 : static_cast<uint8_t>((p[c] * 255 + k / 2) / k);
     }
     cmyk[i * 4 + 3] = static_cast<uint8_t>(k);
   }
-  return RunLibjpeg(cmyk.data(), image,
-                    kind == JpegColorKind::kCmyk ? Layout::kCmyk : Layout::kYcck, quality,
+  return RunLibjpeg(
+      cmyk.data(), image,
+      kind == JpegColorKind::kCmyk ? Layout::kCmyk : Layout::kYcck, quality,
+      nullptr, out);
+}
+
+Status EncodeJpegLikeOpenCv(const RgbImage& image, int quality,
+                            std::vector<uint8_t>* out) {
+  return RunLibjpeg(image.pixels.data(), image, Layout::kDefaults, quality,
                     nullptr, out);
 }
 
-Status EncodeJpegLikeOpenCv(const RgbImage& image, int quality, std::vector<uint8_t>* out) {
-  return RunLibjpeg(image.pixels.data(), image, Layout::kDefaults, quality, nullptr, out);
-}
-
-Status EncodeJpegManyScans(const RgbImage& image, int refinements, std::vector<uint8_t>* out) {
+Status EncodeJpegManyScans(const RgbImage& image, int refinements,
+                           std::vector<uint8_t>* out) {
   std::vector<jpeg_scan_info> scans;
-  scans.push_back({3, {0, 1, 2, 0}, 0, 0, 0, 0});  // DC of all components, full precision
+  scans.push_back(
+      {3, {0, 1, 2, 0}, 0, 0, 0, 0});  // DC of all components, full precision
   for (int c = 0; c < 3; ++c) {
     for (int k = 1; k < 64; ++k) {
       scans.push_back({1, {c, 0, 0, 0}, k, k, 0, refinements});
-      for (int a = refinements; a > 0; --a) scans.push_back({1, {c, 0, 0, 0}, k, k, a, a - 1});
+      for (int a = refinements; a > 0; --a)
+        scans.push_back({1, {c, 0, 0, 0}, k, k, a, a - 1});
     }
   }
-  return RunLibjpeg(image.pixels.data(), image, Layout::kManyScans, 90, &scans, out);
+  return RunLibjpeg(image.pixels.data(), image, Layout::kManyScans, 90, &scans,
+                    out);
 }
 
 namespace {
@@ -329,16 +360,19 @@ void PngWriteToVector(png_structp png, png_bytep data, png_size_t length) {
 void PngFlush(png_structp) {}
 
 // Row bytes of each kind, as libpng expects them.
-std::vector<uint8_t> PngRows(const RgbImage& image, PngKind kind, int* color_type,
-                             int* bit_depth, std::vector<png_color>* palette) {
+std::vector<uint8_t> PngRows(const RgbImage& image, PngKind kind,
+                             int* color_type, int* bit_depth,
+                             std::vector<png_color>* palette) {
   const size_t n = static_cast<size_t>(image.width) * image.height;
   const uint8_t* p = image.pixels.data();
   std::vector<uint8_t> rows;
   auto gray = [&](size_t i) {
-    return static_cast<uint8_t>((p[i * 3] * 77 + p[i * 3 + 1] * 150 + p[i * 3 + 2] * 29 + 128) >> 8);
+    return static_cast<uint8_t>(
+        (p[i * 3] * 77 + p[i * 3 + 1] * 150 + p[i * 3 + 2] * 29 + 128) >> 8);
   };
   auto alpha = [&](size_t i) {
-    return static_cast<uint8_t>((i % image.width) * 255 / std::max<uint32_t>(1, image.width - 1));
+    return static_cast<uint8_t>((i % image.width) * 255 /
+                                std::max<uint32_t>(1, image.width - 1));
   };
   *bit_depth = 8;
   switch (kind) {
@@ -372,7 +406,8 @@ std::vector<uint8_t> PngRows(const RgbImage& image, PngKind kind, int* color_typ
       *color_type = PNG_COLOR_TYPE_PALETTE;
       palette->resize(216);
       for (int i = 0; i < 216; ++i) {
-        (*palette)[i] = {static_cast<png_byte>(i / 36 * 51), static_cast<png_byte>(i / 6 % 6 * 51),
+        (*palette)[i] = {static_cast<png_byte>(i / 36 * 51),
+                         static_cast<png_byte>(i / 6 % 6 * 51),
                          static_cast<png_byte>(i % 6 * 51)};
       }
       rows.resize(n);
@@ -393,7 +428,8 @@ std::vector<uint8_t> PngRows(const RgbImage& image, PngKind kind, int* color_typ
       for (size_t i = 0; i < n; ++i) {
         for (int c = 0; c < channels; ++c) {
           noise = noise * 1103515245u + 12345u;
-          rows[(i * channels + c) * 2] = is_gray ? gray(i) : p[i * 3 + c];  // big-endian
+          rows[(i * channels + c) * 2] =
+              is_gray ? gray(i) : p[i * 3 + c];  // big-endian
           rows[(i * channels + c) * 2 + 1] = static_cast<uint8_t>(noise >> 24);
         }
       }
@@ -416,7 +452,8 @@ struct PngWriteState {
 
 // libpng error handling longjmps: keep C++ objects out of this frame.
 bool WritePng(const PngWriteState& st) {
-  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
+  png_structp png =
+      png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
   if (png == nullptr) return false;
   png_infop info = png_create_info_struct(png);
   if (info == nullptr || setjmp(png_jmpbuf(png))) {
@@ -428,7 +465,8 @@ bool WritePng(const PngWriteState& st) {
                st.interlaced ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE,
                PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   if (st.color_type == PNG_COLOR_TYPE_PALETTE) {
-    png_set_PLTE(png, info, st.palette->data(), static_cast<int>(st.palette->size()));
+    png_set_PLTE(png, info, st.palette->data(),
+                 static_cast<int>(st.palette->size()));
   }
   if (!st.exif.empty()) {
     png_set_eXIf_1(png, info, static_cast<png_uint_32>(st.exif.size()),
@@ -453,15 +491,17 @@ Status EncodePng(const RgbImage& image, PngKind kind, std::vector<uint8_t>* out,
                  std::span<const uint8_t> exif, RgbImage* expected) {
   int color_type = 0, bit_depth = 8;
   std::vector<png_color> palette;
-  const std::vector<uint8_t> rows = PngRows(image, kind, &color_type, &bit_depth, &palette);
+  const std::vector<uint8_t> rows =
+      PngRows(image, kind, &color_type, &bit_depth, &palette);
   if (expected != nullptr) {
     // The first byte of each sample is its value (or high byte); gray and
     // palette indices expand to three channels.
     const size_t n = static_cast<size_t>(image.width) * image.height;
     const bool gray = (color_type & PNG_COLOR_MASK_COLOR) == 0;
     const int channels = color_type == PNG_COLOR_TYPE_PALETTE ? 1
-                         : gray ? (color_type == PNG_COLOR_TYPE_GRAY_ALPHA ? 2 : 1)
-                                : (color_type == PNG_COLOR_TYPE_RGB_ALPHA ? 4 : 3);
+                         : gray
+                             ? (color_type == PNG_COLOR_TYPE_GRAY_ALPHA ? 2 : 1)
+                             : (color_type == PNG_COLOR_TYPE_RGB_ALPHA ? 4 : 3);
     const int bytes = bit_depth / 8;
     *expected = {image.width, image.height, std::vector<uint8_t>(n * 3)};
     for (size_t i = 0; i < n; ++i) {
@@ -479,10 +519,18 @@ Status EncodePng(const RgbImage& image, PngKind kind, std::vector<uint8_t>* out,
     }
   }
   out->clear();
-  PngWriteState st{rows.data(), rows.size() / std::max<uint32_t>(1, image.height),
-                   image.width, image.height, color_type, bit_depth,
-                   kind == PngKind::kRgb8Interlaced, &palette, exif, out};
-  if (!WritePng(st)) return Status::InvalidArgument("libpng failed to write the sample PNG");
+  PngWriteState st{rows.data(),
+                   rows.size() / std::max<uint32_t>(1, image.height),
+                   image.width,
+                   image.height,
+                   color_type,
+                   bit_depth,
+                   kind == PngKind::kRgb8Interlaced,
+                   &palette,
+                   exif,
+                   out};
+  if (!WritePng(st))
+    return Status::InvalidArgument("libpng failed to write the sample PNG");
   return Status::OK();
 }
 
@@ -528,14 +576,16 @@ std::vector<uint8_t> ExifTiffBlock(int orientation, bool big_endian) {
   u32(1);
   u32(data_at + 12);
   u32(0);  // no IFD1
-  for (char c : std::string_view("oiv4kv-test")) b.push_back(static_cast<uint8_t>(c));
+  for (char c : std::string_view("oiv4kv-test"))
+    b.push_back(static_cast<uint8_t>(c));
   b.push_back(0);  // 12 bytes with the NUL
   u32(72);
   u32(1);
   return b;
 }
 
-std::vector<uint8_t> WithApp1(std::span<const uint8_t> jpeg, std::span<const uint8_t> tiff) {
+std::vector<uint8_t> WithApp1(std::span<const uint8_t> jpeg,
+                              std::span<const uint8_t> tiff) {
   std::vector<uint8_t> out;
   out.reserve(jpeg.size() + tiff.size() + 10);
   out.insert(out.end(), jpeg.begin(), jpeg.begin() + 2);  // SOI
@@ -551,7 +601,8 @@ std::vector<uint8_t> WithApp1(std::span<const uint8_t> jpeg, std::span<const uin
   return out;
 }
 
-std::vector<double> AreaResample(const RgbImage& image, uint32_t width, uint32_t height) {
+std::vector<double> AreaResample(const RgbImage& image, uint32_t width,
+                                 uint32_t height) {
   const uint32_t sw = image.width, sh = image.height;
   // Coverage of source pixel j by output pixel i along one axis.
   auto weights = [](uint32_t src, uint32_t dst) {
@@ -560,7 +611,8 @@ std::vector<double> AreaResample(const RgbImage& image, uint32_t width, uint32_t
     for (uint32_t i = 0; i < dst; ++i) {
       const double lo = i * scale, hi = (i + 1) * scale;
       for (uint32_t j = static_cast<uint32_t>(lo); j < src && j < hi; ++j) {
-        const double overlap = std::min<double>(hi, j + 1) - std::max<double>(lo, j);
+        const double overlap =
+            std::min<double>(hi, j + 1) - std::max<double>(lo, j);
         if (overlap > 0) w[i].push_back({j, overlap / scale});
       }
     }
@@ -572,7 +624,8 @@ std::vector<double> AreaResample(const RgbImage& image, uint32_t width, uint32_t
     for (uint32_t x = 0; x < width; ++x) {
       for (const auto& [j, w] : wx[x]) {
         for (int c = 0; c < 3; ++c) {
-          rows[(size_t{y} * width + x) * 3 + c] += w * image.pixels[(size_t{y} * sw + j) * 3 + c];
+          rows[(size_t{y} * width + x) * 3 + c] +=
+              w * image.pixels[(size_t{y} * sw + j) * 3 + c];
         }
       }
     }
@@ -588,8 +641,9 @@ std::vector<double> AreaResample(const RgbImage& image, uint32_t width, uint32_t
   return out;
 }
 
-std::vector<double> BilinearResample(const RgbImage& image, uint32_t width, uint32_t height,
-                                     double scale_x, double scale_y) {
+std::vector<double> BilinearResample(const RgbImage& image, uint32_t width,
+                                     uint32_t height, double scale_x,
+                                     double scale_y) {
   // Two taps per axis: (first source pixel, weight of the second).
   auto taps = [](uint32_t src, uint32_t dst, double scale) {
     std::vector<std::pair<uint32_t, double>> t(dst);
@@ -606,7 +660,8 @@ std::vector<double> BilinearResample(const RgbImage& image, uint32_t width, uint
     }
     return t;
   };
-  const auto tx = taps(image.width, width, scale_x), ty = taps(image.height, height, scale_y);
+  const auto tx = taps(image.width, width, scale_x),
+             ty = taps(image.height, height, scale_y);
   auto at = [&](uint32_t x, uint32_t y, int c) -> double {
     return image.pixels[(size_t{y} * image.width + x) * 3 + c];
   };
@@ -627,8 +682,9 @@ std::vector<double> BilinearResample(const RgbImage& image, uint32_t width, uint
   return out;
 }
 
-std::vector<double> ApplyOrientation(const std::vector<double>& rgb, uint32_t width,
-                                     uint32_t height, int orientation, uint32_t* out_width,
+std::vector<double> ApplyOrientation(const std::vector<double>& rgb,
+                                     uint32_t width, uint32_t height,
+                                     int orientation, uint32_t* out_width,
                                      uint32_t* out_height) {
   std::vector<double> img = rgb;
   uint32_t w = width, h = height;
@@ -636,7 +692,8 @@ std::vector<double> ApplyOrientation(const std::vector<double>& rgb, uint32_t wi
     std::vector<double> t(img.size());
     for (uint32_t y = 0; y < h; ++y) {
       for (uint32_t x = 0; x < w; ++x) {
-        for (int c = 0; c < 3; ++c) t[(size_t{x} * h + y) * 3 + c] = img[(size_t{y} * w + x) * 3 + c];
+        for (int c = 0; c < 3; ++c)
+          t[(size_t{x} * h + y) * 3 + c] = img[(size_t{y} * w + x) * 3 + c];
       }
     }
     img.swap(t);
@@ -647,27 +704,47 @@ std::vector<double> ApplyOrientation(const std::vector<double>& rgb, uint32_t wi
     for (uint32_t y = 0; y < h; ++y) {
       for (uint32_t x = 0; x < w; ++x) {
         const uint32_t sx = flip_x ? w - 1 - x : x, sy = flip_y ? h - 1 - y : y;
-        for (int c = 0; c < 3; ++c) t[(size_t{y} * w + x) * 3 + c] = img[(size_t{sy} * w + sx) * 3 + c];
+        for (int c = 0; c < 3; ++c)
+          t[(size_t{y} * w + x) * 3 + c] = img[(size_t{sy} * w + sx) * 3 + c];
       }
     }
     img.swap(t);
   };
   switch (orientation) {
-    case 2: flip(true, false); break;
-    case 3: flip(true, true); break;
-    case 4: flip(false, true); break;
-    case 5: transpose(); break;
-    case 6: transpose(); flip(true, false); break;
-    case 7: transpose(); flip(true, true); break;
-    case 8: transpose(); flip(false, true); break;
-    default: break;
+    case 2:
+      flip(true, false);
+      break;
+    case 3:
+      flip(true, true);
+      break;
+    case 4:
+      flip(false, true);
+      break;
+    case 5:
+      transpose();
+      break;
+    case 6:
+      transpose();
+      flip(true, false);
+      break;
+    case 7:
+      transpose();
+      flip(true, true);
+      break;
+    case 8:
+      transpose();
+      flip(false, true);
+      break;
+    default:
+      break;
   }
   *out_width = w;
   *out_height = h;
   return img;
 }
 
-double Psnr(const std::vector<double>& reference, std::span<const uint8_t> rgb) {
+double Psnr(const std::vector<double>& reference,
+            std::span<const uint8_t> rgb) {
   if (reference.size() != rgb.size() || rgb.empty()) return 0.0;
   double se = 0.0;
   for (size_t i = 0; i < rgb.size(); ++i) {
@@ -683,14 +760,18 @@ Status DecodeJpegRgb(std::span<const uint8_t> jpeg, RgbImage* out) {
   if (tj == nullptr) return Status::IOError("tjInitDecompress failed");
   int w = 0, h = 0, subsamp = 0, colorspace = 0;
   Status s;
-  if (tjDecompressHeader3(tj, jpeg.data(), jpeg.size(), &w, &h, &subsamp, &colorspace) != 0) {
-    s = Status::Corruption(std::string("tjDecompressHeader3: ") + tjGetErrorStr2(tj));
+  if (tjDecompressHeader3(tj, jpeg.data(), jpeg.size(), &w, &h, &subsamp,
+                          &colorspace) != 0) {
+    s = Status::Corruption(std::string("tjDecompressHeader3: ") +
+                           tjGetErrorStr2(tj));
   } else {
     *out = {static_cast<uint32_t>(w), static_cast<uint32_t>(h),
             std::vector<uint8_t>(size_t(w) * h * 3)};
-    if (tjDecompress2(tj, jpeg.data(), jpeg.size(), out->pixels.data(), w, 0, h, TJPF_RGB, 0) != 0 &&
+    if (tjDecompress2(tj, jpeg.data(), jpeg.size(), out->pixels.data(), w, 0, h,
+                      TJPF_RGB, 0) != 0 &&
         tjGetErrorCode(tj) != TJERR_WARNING) {
-      s = Status::Corruption(std::string("tjDecompress2: ") + tjGetErrorStr2(tj));
+      s = Status::Corruption(std::string("tjDecompress2: ") +
+                             tjGetErrorStr2(tj));
     }
   }
   tjDestroy(tj);

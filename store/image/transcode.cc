@@ -52,9 +52,10 @@ struct JpegError {
   char message[JMSG_LENGTH_MAX];
   char first_warning[JMSG_LENGTH_MAX];
   int warnings;
-  bool ran_out;          // the data ended and a fake EOI was inserted
-  int ran_out_scan;      // input_scan_number then (0: still in the headers)
-  unsigned ran_out_row;  // input_iMCU_row then: complete rows of blocks in that scan
+  bool ran_out;      // the data ended and a fake EOI was inserted
+  int ran_out_scan;  // input_scan_number then (0: still in the headers)
+  unsigned
+      ran_out_row;  // input_iMCU_row then: complete rows of blocks in that scan
   bool too_many_scans;
 };
 
@@ -69,7 +70,8 @@ void JpegErrorExit(j_common_ptr cinfo) {
 void JpegEmitMessage(j_common_ptr cinfo, int level) {
   if (level >= 0) return;
   auto* e = reinterpret_cast<JpegError*>(cinfo->err);
-  if (e->warnings++ == 0) (*cinfo->err->format_message)(cinfo, e->first_warning);
+  if (e->warnings++ == 0)
+    (*cinfo->err->format_message)(cinfo, e->first_warning);
 }
 
 void JpegProgress(j_common_ptr cinfo) {
@@ -77,8 +79,8 @@ void JpegProgress(j_common_ptr cinfo) {
   if (d->input_scan_number > kMaxJpegScans) {
     auto* e = reinterpret_cast<JpegError*>(cinfo->err);
     e->too_many_scans = true;
-    std::snprintf(e->message, sizeof(e->message), "progressive JPEG with over %d scans",
-                  kMaxJpegScans);
+    std::snprintf(e->message, sizeof(e->message),
+                  "progressive JPEG with over %d scans", kMaxJpegScans);
     longjmp(e->jump, 1);
   }
 }
@@ -148,17 +150,18 @@ void PngReadFn(png_structp png, png_bytep out, png_size_t n) {
 
 }  // namespace
 
-void TargetSize(uint32_t width, uint32_t height, uint64_t target_pixels, uint32_t* out_w,
-                uint32_t* out_h) {
+void TargetSize(uint32_t width, uint32_t height, uint64_t target_pixels,
+                uint32_t* out_w, uint32_t* out_h) {
   const uint64_t pixels = uint64_t{width} * height;
   if (pixels <= target_pixels) {
     *out_w = width;
     *out_h = height;
     return;
   }
-  // As TFDS: factor = np.sqrt(target / actual); cv2.resize(fx=factor, fy=factor)
-  // computes saturate_cast<int>(width * factor).
-  const double factor = std::sqrt(static_cast<double>(target_pixels) / static_cast<double>(pixels));
+  // As TFDS: factor = np.sqrt(target / actual); cv2.resize(fx=factor,
+  // fy=factor) computes saturate_cast<int>(width * factor).
+  const double factor = std::sqrt(static_cast<double>(target_pixels) /
+                                  static_cast<double>(pixels));
   *out_w = RoundHalfEven(width * factor);
   *out_h = RoundHalfEven(height * factor);
 }
@@ -171,13 +174,16 @@ struct Transcoder::Impl {
   }
 
   bool DecodeJpeg(const uint8_t* data, size_t size, uint32_t tw, uint32_t th);
-  bool DecodePng(const uint8_t* data, size_t size, uint32_t width, uint32_t height);
-  Status Run(std::span<const uint8_t> bytes, const ImageProbe& probe, uint32_t tw, uint32_t th,
-             int quality, TranscodeResult* out);
-  View Scale(const View& src, uint32_t w, uint32_t h, int channels, std::vector<uint8_t>* buf,
-             const AxisMap& x, const AxisMap& y);
-  View Orient(const View& src, int orientation, int channels, std::vector<uint8_t>* buf);
-  Status Encode(const View* planes, int num_planes, int quality, TranscodeResult* out);
+  bool DecodePng(const uint8_t* data, size_t size, uint32_t width,
+                 uint32_t height);
+  Status Run(std::span<const uint8_t> bytes, const ImageProbe& probe,
+             uint32_t tw, uint32_t th, int quality, TranscodeResult* out);
+  View Scale(const View& src, uint32_t w, uint32_t h, int channels,
+             std::vector<uint8_t>* buf, const AxisMap& x, const AxisMap& y);
+  View Orient(const View& src, int orientation, int channels,
+              std::vector<uint8_t>* buf);
+  Status Encode(const View* planes, int num_planes, int quality,
+                TranscodeResult* out);
   void AbortJpeg() {
     if (dinfo_created) jpeg_abort_decompress(&dinfo);
   }
@@ -188,7 +194,8 @@ struct Transcoder::Impl {
   jpeg_source_mgr src{};
   jpeg_progress_mgr progress{};
   bool dinfo_created = false;
-  bool rows_done = false;  // every row was read: a later error is ignored, as OpenCV does
+  bool rows_done =
+      false;  // every row was read: a later error is ignored, as OpenCV does
 
   tjhandle tj = nullptr;
   unsigned char* enc = nullptr;  // tjAlloc'd output buffer
@@ -211,7 +218,8 @@ struct Transcoder::Impl {
 
 // Locals here are plain values set before setjmp or not read after a jump;
 // buffers are members, so nothing is skipped by longjmp.
-bool Transcoder::Impl::DecodeJpeg(const uint8_t* data, size_t size, uint32_t tw, uint32_t th) {
+bool Transcoder::Impl::DecodeJpeg(const uint8_t* data, size_t size, uint32_t tw,
+                                  uint32_t th) {
   jerr.warnings = 0;
   jerr.ran_out = false;
   jerr.ran_out_scan = 0;
@@ -245,8 +253,9 @@ bool Transcoder::Impl::DecodeJpeg(const uint8_t* data, size_t size, uint32_t tw,
   // YCbCr and gray are decoded to planes without colour conversion or
   // upsampling; RGB (Adobe transform 0) and CMYK/YCCK to 4-byte pixels,
   // choosing CMYK output for any 4-component image, as OpenCV does.
-  const bool planar = (dinfo.jpeg_color_space == JCS_YCbCr && dinfo.num_components == 3) ||
-                      (dinfo.jpeg_color_space == JCS_GRAYSCALE && dinfo.num_components == 1);
+  const bool planar =
+      (dinfo.jpeg_color_space == JCS_YCbCr && dinfo.num_components == 3) ||
+      (dinfo.jpeg_color_space == JCS_GRAYSCALE && dinfo.num_components == 1);
   // DCT scaling: the smallest of 1/8, 1/4, 1/2 that keeps 1.5x the target
   // size. Keeping just 1x would leave an area step near 1:1 after the DCT's
   // own low-pass, blurring twice (1300x1000 to 624x480: -1.5 dB); the 1.5x
@@ -277,45 +286,57 @@ bool Transcoder::Impl::DecodeJpeg(const uint8_t* data, size_t size, uint32_t tw,
     for (int c = 0; c < num_planes; ++c) {
       const jpeg_component_info& comp = dinfo.comp_info[c];
       // Whole blocks, whole iMCU rows: what jpeg_read_raw_data writes.
-      const size_t stride = (size_t{comp.width_in_blocks} * comp.DCT_scaled_size + 63) & ~size_t{63};
-      const size_t rows = size_t{dinfo.total_iMCU_rows} * comp.v_samp_factor * comp.DCT_scaled_size;
+      const size_t stride =
+          (size_t{comp.width_in_blocks} * comp.DCT_scaled_size + 63) &
+          ~size_t{63};
+      const size_t rows = size_t{dinfo.total_iMCU_rows} * comp.v_samp_factor *
+                          comp.DCT_scaled_size;
       plane_buf[c].resize(stride * rows);
-      planes[c] = {plane_buf[c].data(), stride, comp.downsampled_width, comp.downsampled_height};
+      planes[c] = {plane_buf[c].data(), stride, comp.downsampled_width,
+                   comp.downsampled_height};
       const jpeg_component_info& luma = dinfo.comp_info[0];
-      luma_per_sample_x[c] = static_cast<double>(luma.h_samp_factor * luma.DCT_scaled_size) /
-                             (comp.h_samp_factor * comp.DCT_scaled_size);
-      luma_per_sample_y[c] = static_cast<double>(luma.v_samp_factor * luma.DCT_scaled_size) /
-                             (comp.v_samp_factor * comp.DCT_scaled_size);
-      total_rows += size_t{static_cast<unsigned>(comp.v_samp_factor * comp.DCT_scaled_size)};
+      luma_per_sample_x[c] =
+          static_cast<double>(luma.h_samp_factor * luma.DCT_scaled_size) /
+          (comp.h_samp_factor * comp.DCT_scaled_size);
+      luma_per_sample_y[c] =
+          static_cast<double>(luma.v_samp_factor * luma.DCT_scaled_size) /
+          (comp.v_samp_factor * comp.DCT_scaled_size);
+      total_rows += size_t{
+          static_cast<unsigned>(comp.v_samp_factor * comp.DCT_scaled_size)};
     }
     row_ptrs.resize(total_rows);
-    const JDIMENSION imcu_lines = dinfo.max_v_samp_factor * dinfo.min_DCT_scaled_size;
+    const JDIMENSION imcu_lines =
+        dinfo.max_v_samp_factor * dinfo.min_DCT_scaled_size;
     while (dinfo.output_scanline < dinfo.output_height) {
       const size_t imcu = dinfo.output_scanline / imcu_lines;
       JSAMPARRAY arrays[3];
       JSAMPROW* next = row_ptrs.data();
       for (int c = 0; c < num_planes; ++c) {
         const jpeg_component_info& comp = dinfo.comp_info[c];
-        const size_t n = static_cast<size_t>(comp.v_samp_factor) * comp.DCT_scaled_size;
+        const size_t n =
+            static_cast<size_t>(comp.v_samp_factor) * comp.DCT_scaled_size;
         arrays[c] = next;
         for (size_t i = 0; i < n; ++i) {
           next[i] = plane_buf[c].data() + (imcu * n + i) * planes[c].stride;
         }
         next += n;
       }
-      if (jpeg_read_raw_data(&dinfo, arrays, imcu_lines) == 0) break;  // cannot suspend
+      if (jpeg_read_raw_data(&dinfo, arrays, imcu_lines) == 0)
+        break;  // cannot suspend
     }
   } else {
     num_planes = 0;
     const size_t stride = size_t{dinfo.output_width} * 4;
     pixel_buf.resize(stride * dinfo.output_height);
-    pixels = {pixel_buf.data(), stride, dinfo.output_width, dinfo.output_height};
+    pixels = {pixel_buf.data(), stride, dinfo.output_width,
+              dinfo.output_height};
     while (dinfo.output_scanline < dinfo.output_height) {
       JSAMPROW row = pixel_buf.data() + size_t{dinfo.output_scanline} * stride;
       if (jpeg_read_scanlines(&dinfo, &row, 1) == 0) break;
     }
     if (dinfo.out_color_space == JCS_CMYK) {
-      CmykToBgrx(pixel_buf.data(), size_t{dinfo.output_width} * dinfo.output_height);
+      CmykToBgrx(pixel_buf.data(),
+                 size_t{dinfo.output_width} * dinfo.output_height);
     }
   }
   rows_done = true;
@@ -323,28 +344,31 @@ bool Transcoder::Impl::DecodeJpeg(const uint8_t* data, size_t size, uint32_t tw,
   return true;
 }
 
-bool Transcoder::Impl::DecodePng(const uint8_t* data, size_t size, uint32_t width,
-                                 uint32_t height) {
+bool Transcoder::Impl::DecodePng(const uint8_t* data, size_t size,
+                                 uint32_t width, uint32_t height) {
   png_state = {data, size, 0, {0}};
   char* message = png_state.message;
   // Allocated before libpng runs, so that nothing can throw past it.
   const size_t stride = size_t{width} * 4;
   pixel_buf.resize(stride * height);
   png_rows.resize(height);
-  for (uint32_t y = 0; y < height; ++y) png_rows[y] = pixel_buf.data() + y * stride;
+  for (uint32_t y = 0; y < height; ++y)
+    png_rows[y] = pixel_buf.data() + y * stride;
   num_planes = 0;
   pixels = {pixel_buf.data(), stride, width, height};
 
-  png_structp png =
-      png_create_read_struct(PNG_LIBPNG_VER_STRING, &png_state, PngErrorFn, PngWarningFn);
+  png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &png_state,
+                                           PngErrorFn, PngWarningFn);
   if (png == nullptr) {
-    std::snprintf(message, sizeof(png_state.message), "png_create_read_struct failed");
+    std::snprintf(message, sizeof(png_state.message),
+                  "png_create_read_struct failed");
     return false;
   }
   png_infop info = png_create_info_struct(png);
   png_infop end_info = png_create_info_struct(png);
   if (info == nullptr || end_info == nullptr || setjmp(png_jmpbuf(png))) {
-    if (message[0] == '\0') std::snprintf(message, sizeof(png_state.message), "out of memory");
+    if (message[0] == '\0')
+      std::snprintf(message, sizeof(png_state.message), "out of memory");
     png_destroy_read_struct(&png, &info, &end_info);
     return false;
   }
@@ -353,13 +377,15 @@ bool Transcoder::Impl::DecodePng(const uint8_t* data, size_t size, uint32_t widt
   png_uint_32 w = 0, h = 0;
   int depth = 0, color = 0;
   png_get_IHDR(png, info, &w, &h, &depth, &color, nullptr, nullptr, nullptr);
-  if (w != width || h != height) png_error(png, "IHDR differs from the probed one");
+  if (w != width || h != height)
+    png_error(png, "IHDR differs from the probed one");
   // OpenCV's PngDecoder::readData for IMREAD_COLOR, then a filler byte for
   // the 4-byte pixels the resampler and encoder take.
   if (depth == 16) png_set_strip_16(png);
   png_set_strip_alpha(png);
   if (color == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
-  if ((color & PNG_COLOR_MASK_COLOR) == 0 && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
+  if ((color & PNG_COLOR_MASK_COLOR) == 0 && depth < 8)
+    png_set_expand_gray_1_2_4_to_8(png);
   if ((color & PNG_COLOR_MASK_COLOR) != 0) {
     png_set_bgr(png);
   } else {
@@ -368,9 +394,11 @@ bool Transcoder::Impl::DecodePng(const uint8_t* data, size_t size, uint32_t widt
   png_set_filler(png, 0xFF, PNG_FILLER_AFTER);
   png_set_interlace_handling(png);
   png_read_update_info(png, info);
-  if (png_get_rowbytes(png, info) != stride) png_error(png, "unexpected row size");
+  if (png_get_rowbytes(png, info) != stride)
+    png_error(png, "unexpected row size");
   png_read_image(png, png_rows.data());
-  png_read_end(png, end_info);  // OpenCV fails on a bad end too (missing IEND, bad CRC)
+  png_read_end(
+      png, end_info);  // OpenCV fails on a bad end too (missing IEND, bad CRC)
   png_destroy_read_struct(&png, &info, &end_info);
   return true;
 }
@@ -380,15 +408,19 @@ bool Transcoder::Impl::DecodePng(const uint8_t* data, size_t size, uint32_t widt
 size_t PaddedStride(uint32_t w, int channels) {
   return channels == 1 ? (size_t{w} + 1) & ~size_t{1} : size_t{w} * channels;
 }
-size_t PaddedRows(uint32_t h, int channels) { return channels == 1 ? (size_t{h} + 1) & ~size_t{1} : h; }
+size_t PaddedRows(uint32_t h, int channels) {
+  return channels == 1 ? (size_t{h} + 1) & ~size_t{1} : h;
+}
 
-View Transcoder::Impl::Scale(const View& src, uint32_t w, uint32_t h, int channels,
-                             std::vector<uint8_t>* buf, const AxisMap& x, const AxisMap& y) {
-  if (src.width == w && src.height == h && x == AxisMap() && y == AxisMap()) return src;
+View Transcoder::Impl::Scale(const View& src, uint32_t w, uint32_t h,
+                             int channels, std::vector<uint8_t>* buf,
+                             const AxisMap& x, const AxisMap& y) {
+  if (src.width == w && src.height == h && x == AxisMap() && y == AxisMap())
+    return src;
   const size_t stride = PaddedStride(w, channels);
   buf->resize(stride * PaddedRows(h, channels));
-  resampler.Resample(src.data, src.stride, src.width, src.height, buf->data(), stride, w, h,
-                     channels, x, y);
+  resampler.Resample(src.data, src.stride, src.width, src.height, buf->data(),
+                     stride, w, h, channels, x, y);
   return {buf->data(), stride, w, h};
 }
 
@@ -400,7 +432,8 @@ View Transcoder::Impl::Orient(const View& src, int orientation, int channels,
                               std::vector<uint8_t>* buf) {
   if (orientation < 2 || orientation > 8) return src;
   const bool swap = orientation >= 5;
-  const uint32_t w = swap ? src.height : src.width, h = swap ? src.width : src.height;
+  const uint32_t w = swap ? src.height : src.width,
+                 h = swap ? src.width : src.height;
   const size_t stride = PaddedStride(w, channels);
   buf->resize(stride * PaddedRows(h, channels));
   const uint8_t* s = src.data;
@@ -410,23 +443,51 @@ View Transcoder::Impl::Orient(const View& src, int orientation, int channels,
   using libyuv::kRotate180, libyuv::kRotate270, libyuv::kRotate90;
   if (channels == 1) {
     switch (orientation) {
-      case 2: libyuv::MirrorPlane(s, ss, d, ds, sw, sh); break;
-      case 3: libyuv::RotatePlane(s, ss, d, ds, sw, sh, kRotate180); break;
-      case 4: libyuv::CopyPlane(s, ss, d, ds, sw, -sh); break;
-      case 5: libyuv::RotatePlane(s, ss, d, ds, sw, -sh, kRotate90); break;
-      case 6: libyuv::RotatePlane(s, ss, d, ds, sw, sh, kRotate90); break;
-      case 7: libyuv::RotatePlane(s, ss, d, ds, sw, -sh, kRotate270); break;
-      case 8: libyuv::RotatePlane(s, ss, d, ds, sw, sh, kRotate270); break;
+      case 2:
+        libyuv::MirrorPlane(s, ss, d, ds, sw, sh);
+        break;
+      case 3:
+        libyuv::RotatePlane(s, ss, d, ds, sw, sh, kRotate180);
+        break;
+      case 4:
+        libyuv::CopyPlane(s, ss, d, ds, sw, -sh);
+        break;
+      case 5:
+        libyuv::RotatePlane(s, ss, d, ds, sw, -sh, kRotate90);
+        break;
+      case 6:
+        libyuv::RotatePlane(s, ss, d, ds, sw, sh, kRotate90);
+        break;
+      case 7:
+        libyuv::RotatePlane(s, ss, d, ds, sw, -sh, kRotate270);
+        break;
+      case 8:
+        libyuv::RotatePlane(s, ss, d, ds, sw, sh, kRotate270);
+        break;
     }
   } else {
     switch (orientation) {
-      case 2: libyuv::ARGBMirror(s, ss, d, ds, sw, sh); break;
-      case 3: libyuv::ARGBRotate(s, ss, d, ds, sw, sh, kRotate180); break;
-      case 4: libyuv::ARGBCopy(s, ss, d, ds, sw, -sh); break;
-      case 5: libyuv::ARGBRotate(s, ss, d, ds, sw, -sh, kRotate90); break;
-      case 6: libyuv::ARGBRotate(s, ss, d, ds, sw, sh, kRotate90); break;
-      case 7: libyuv::ARGBRotate(s, ss, d, ds, sw, -sh, kRotate270); break;
-      case 8: libyuv::ARGBRotate(s, ss, d, ds, sw, sh, kRotate270); break;
+      case 2:
+        libyuv::ARGBMirror(s, ss, d, ds, sw, sh);
+        break;
+      case 3:
+        libyuv::ARGBRotate(s, ss, d, ds, sw, sh, kRotate180);
+        break;
+      case 4:
+        libyuv::ARGBCopy(s, ss, d, ds, sw, -sh);
+        break;
+      case 5:
+        libyuv::ARGBRotate(s, ss, d, ds, sw, -sh, kRotate90);
+        break;
+      case 6:
+        libyuv::ARGBRotate(s, ss, d, ds, sw, sh, kRotate90);
+        break;
+      case 7:
+        libyuv::ARGBRotate(s, ss, d, ds, sw, -sh, kRotate270);
+        break;
+      case 8:
+        libyuv::ARGBRotate(s, ss, d, ds, sw, sh, kRotate270);
+        break;
     }
   }
   return {buf->data(), stride, w, h};
@@ -442,8 +503,8 @@ void EdgePad(const View& v) {
     }
   }
   if (v.height % 2 != 0) {
-    std::memcpy(v.data + v.height * v.stride, v.data + (v.height - 1) * v.stride,
-                v.width + v.width % 2);
+    std::memcpy(v.data + v.height * v.stride,
+                v.data + (v.height - 1) * v.stride, v.width + v.width % 2);
   }
 }
 
@@ -453,11 +514,14 @@ void EdgePad(const View& v) {
 Status Transcoder::Impl::Encode(const View* planes_in, int n, int quality,
                                 TranscodeResult* out) {
   if (tj == nullptr && (tj = tjInitCompress()) == nullptr) {
-    return Status::IOError(std::string("tjInitCompress: ") + tjGetErrorStr2(nullptr));
+    return Status::IOError(std::string("tjInitCompress: ") +
+                           tjGetErrorStr2(nullptr));
   }
   const uint32_t w = planes_in[0].width, h = planes_in[0].height;
-  const unsigned long need = tjBufSize(static_cast<int>(w), static_cast<int>(h), TJSAMP_420);
-  if (need > 0x7FFFFFFF) return Status::InvalidArgument("output too large for TurboJPEG");
+  const unsigned long need =
+      tjBufSize(static_cast<int>(w), static_cast<int>(h), TJSAMP_420);
+  if (need > 0x7FFFFFFF)
+    return Status::InvalidArgument("output too large for TurboJPEG");
   if (enc_capacity < need) {
     tjFree(enc);
     enc = tjAlloc(static_cast<int>(need));
@@ -468,8 +532,9 @@ Status Transcoder::Impl::Encode(const View* planes_in, int n, int quality,
   int rc;
   if (n == 0) {
     rc = tjCompress2(tj, planes_in[0].data, static_cast<int>(w),
-                     static_cast<int>(planes_in[0].stride), static_cast<int>(h), TJPF_BGRX, &enc,
-                     &size, TJSAMP_420, quality, TJFLAG_NOREALLOC);
+                     static_cast<int>(planes_in[0].stride), static_cast<int>(h),
+                     TJPF_BGRX, &enc, &size, TJSAMP_420, quality,
+                     TJFLAG_NOREALLOC);
   } else {
     const unsigned char* p[3];
     int strides[3];
@@ -484,18 +549,22 @@ Status Transcoder::Impl::Encode(const View* planes_in, int n, int quality,
       p[c] = planes_in[c].data;
       strides[c] = static_cast<int>(planes_in[c].stride);
     }
-    rc = tjCompressFromYUVPlanes(tj, p, static_cast<int>(w), strides, static_cast<int>(h),
-                                 TJSAMP_420, &enc, &size, quality, TJFLAG_NOREALLOC);
+    rc = tjCompressFromYUVPlanes(tj, p, static_cast<int>(w), strides,
+                                 static_cast<int>(h), TJSAMP_420, &enc, &size,
+                                 quality, TJFLAG_NOREALLOC);
   }
-  if (rc != 0) return Status::IOError(std::string("TurboJPEG encode: ") + tjGetErrorStr2(tj));
+  if (rc != 0)
+    return Status::IOError(std::string("TurboJPEG encode: ") +
+                           tjGetErrorStr2(tj));
   out->jpeg.assign(enc, enc + size);
   out->width = w;
   out->height = h;
   return Status::OK();
 }
 
-Status Transcoder::Impl::Run(std::span<const uint8_t> bytes, const ImageProbe& probe,
-                             uint32_t tw, uint32_t th, int quality, TranscodeResult* out) {
+Status Transcoder::Impl::Run(std::span<const uint8_t> bytes,
+                             const ImageProbe& probe, uint32_t tw, uint32_t th,
+                             int quality, TranscodeResult* out) {
   if (probe.format == ImageFormat::kJpeg) {
     if (!DecodeJpeg(bytes.data(), bytes.size(), tw, th)) {
       const std::string why = jerr.message;
@@ -505,10 +574,13 @@ Status Transcoder::Impl::Run(std::span<const uint8_t> bytes, const ImageProbe& p
     // Truncation is fine (the rest is gray), but not before one complete
     // row of blocks: that is a header with no image.
     if (jerr.ran_out && jerr.ran_out_scan <= 1 && jerr.ran_out_row == 0) {
-      return Status::Corruption(std::string("JPEG: no image data, the file ends in its first "
-                                            "row of blocks (") + jerr.first_warning + ")");
+      return Status::Corruption(
+          std::string("JPEG: no image data, the file ends in its first "
+                      "row of blocks (") +
+          jerr.first_warning + ")");
     }
-  } else if (!DecodePng(bytes.data(), bytes.size(), probe.width, probe.height)) {
+  } else if (!DecodePng(bytes.data(), bytes.size(), probe.width,
+                        probe.height)) {
     return Status::Corruption(std::string("PNG: ") + png_state.message);
   }
 
@@ -517,14 +589,17 @@ Status Transcoder::Impl::Run(std::span<const uint8_t> bytes, const ImageProbe& p
   int n = num_planes;
   if (n == 0) {
     const View& p = pixels;
-    const AxisMap x{static_cast<double>(p.width) / tw}, y{static_cast<double>(p.height) / th};
-    result[0] = Orient(Scale(p, tw, th, 4, &scaled[0], x, y), o, 4, &oriented[0]);
+    const AxisMap x{static_cast<double>(p.width) / tw},
+        y{static_cast<double>(p.height) / th};
+    result[0] =
+        Orient(Scale(p, tw, th, 4, &scaled[0], x, y), o, 4, &oriented[0]);
     return Encode(result, n, quality, out);
   }
   // Source luma pixels per target luma pixel.
   const double rx = static_cast<double>(planes[0].width) / tw;
   const double ry = static_cast<double>(planes[0].height) / th;
-  result[0] = Orient(Scale(planes[0], tw, th, 1, &scaled[0], {rx}, {ry}), o, 1, &oriented[0]);
+  result[0] = Orient(Scale(planes[0], tw, th, 1, &scaled[0], {rx}, {ry}), o, 1,
+                     &oriented[0]);
   // Target chroma sample k covers target luma [2k, 2k+2): mapped through
   // luma coordinates, so it stays registered when the size is odd. An odd
   // axis that the orientation reverses needs the grid one luma pixel back,
@@ -535,7 +610,8 @@ Status Transcoder::Impl::Run(std::span<const uint8_t> bytes, const ImageProbe& p
     const double kx = rx / luma_per_sample_x[c], ky = ry / luma_per_sample_y[c];
     const AxisMap x{2 * kx, reverse_x && tw % 2 != 0 ? -kx : 0.0};
     const AxisMap y{2 * ky, reverse_y && th % 2 != 0 ? -ky : 0.0};
-    const View s = Scale(planes[c], (tw + 1) / 2, (th + 1) / 2, 1, &scaled[c], x, y);
+    const View s =
+        Scale(planes[c], (tw + 1) / 2, (th + 1) / 2, 1, &scaled[c], x, y);
     result[c] = Orient(s, o, 1, &oriented[c]);
   }
   return Encode(result, n, quality, out);
@@ -544,27 +620,31 @@ Status Transcoder::Impl::Run(std::span<const uint8_t> bytes, const ImageProbe& p
 Transcoder::Transcoder() : impl_(std::make_unique<Impl>()) {}
 Transcoder::~Transcoder() = default;
 
-Status Transcoder::Transcode(std::span<const uint8_t> bytes, const TranscodeOptions& options,
+Status Transcoder::Transcode(std::span<const uint8_t> bytes,
+                             const TranscodeOptions& options,
                              TranscodeResult* out) {
   if (options.quality < 1 || options.quality > 100) {
     return Status::InvalidArgument("quality must be 1..100, not " +
                                    std::to_string(options.quality));
   }
-  if (options.target_pixels == 0) return Status::InvalidArgument("target_pixels must be > 0");
+  if (options.target_pixels == 0)
+    return Status::InvalidArgument("target_pixels must be > 0");
   ImageProbe probe;
   OIV4KV_RETURN_IF_ERROR(ProbeImage(bytes, options.max_pixels, &probe));
   uint32_t tw = 0, th = 0;
   TargetSize(probe.width, probe.height, options.target_pixels, &tw, &th);
   if (tw == 0 || th == 0) {
-    return Status::InvalidArgument("resizes " + std::to_string(probe.width) + "x" +
-                                   std::to_string(probe.height) + " to " + std::to_string(tw) +
-                                   "x" + std::to_string(th) + " (OpenCV's resize fails)");
+    return Status::InvalidArgument(
+        "resizes " + std::to_string(probe.width) + "x" +
+        std::to_string(probe.height) + " to " + std::to_string(tw) + "x" +
+        std::to_string(th) + " (OpenCV's resize fails)");
   }
   try {
     return impl_->Run(bytes, probe, tw, th, options.quality, out);
   } catch (const std::bad_alloc&) {
     impl_->AbortJpeg();
-    return Status::IOError("out of memory transcoding a " + std::to_string(probe.width) + "x" +
+    return Status::IOError("out of memory transcoding a " +
+                           std::to_string(probe.width) + "x" +
                            std::to_string(probe.height) + " image");
   }
 }

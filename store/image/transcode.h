@@ -22,11 +22,12 @@ namespace oiv4kv {
 // half to even) of W*f and H*f, f = sqrt(T/(W*H)) in double, when W*H > T;
 // else unchanged. (1024x768, T=300000 -> 632x474.) Either side may round to 0
 // for extreme aspect ratios (OpenCV's resize then fails).
-void TargetSize(uint32_t width, uint32_t height, uint64_t target_pixels, uint32_t* out_w,
-                uint32_t* out_h);
+void TargetSize(uint32_t width, uint32_t height, uint64_t target_pixels,
+                uint32_t* out_w, uint32_t* out_h);
 
 struct TranscodeOptions {
-  // Resize images with more pixels than this. Default: 300'000 (the 300k config).
+  // Resize images with more pixels than this. Default: 300'000 (the 300k
+  // config).
   uint64_t target_pixels = 300'000;
   // Refuse images whose header claims more pixels than this, before any
   // allocation. Default: 178'956'970 (PIL's decompression-bomb limit).
@@ -36,7 +37,7 @@ struct TranscodeOptions {
 };
 
 struct TranscodeResult {
-  std::vector<uint8_t> jpeg;  // baseline JPEG, 4:2:0, 3 components
+  std::vector<uint8_t> jpeg;       // baseline JPEG, 4:2:0, 3 components
   uint32_t width = 0, height = 0;  // after EXIF orientation and resize
 };
 
@@ -60,8 +61,8 @@ class Transcoder {
   // decoder's message), including a JPEG that ends before its first row of
   // blocks. On error *out is unspecified. Memory is bounded by the header's
   // (checked) dimensions; buffers are kept for the next call.
-  Status Transcode(std::span<const uint8_t> bytes, const TranscodeOptions& options,
-                   TranscodeResult* out);
+  Status Transcode(std::span<const uint8_t> bytes,
+                   const TranscodeOptions& options, TranscodeResult* out);
 
  private:
   struct Impl;
