@@ -14,22 +14,10 @@ namespace {
 namespace fs = std::filesystem;
 using testing::TempDir;
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string out;
-};
+using testing::CommandResult;
 
 CommandResult Oiv4kv(const std::string& args) {
-  CommandResult r;
-  const std::string cmd = std::string(OIV4KV_BINARY) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-  const int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  return testing::RunCommand(std::string(OIV4KV_BINARY) + " " + args, /*with_stderr=*/true);
 }
 
 TEST(CliSynth, WritesTheRequestedLayoutAndSummarizes) {

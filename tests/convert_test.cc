@@ -310,14 +310,11 @@ TEST(ConvertLayouts, EveryLayoutAndRowOrderGivesTheRecordedExamples) {
   }
 }
 
-std::string RunCommand(const std::string& args) {
-  std::string out;
-  FILE* p = popen((std::string(OIV4KV_BINARY) + " " + args + " 2>/dev/null").c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof(buf), p)) > 0;) out.append(buf, n);
-  EXPECT_EQ(0, pclose(p)) << args;
-  return out;
+std::string RunTool(const std::string& args) {
+  const testing::CommandResult r =
+      testing::RunCommand(std::string(OIV4KV_BINARY) + " " + args, /*with_stderr=*/false);
+  EXPECT_EQ(0, r.exit_code) << args;
+  return r.out;
 }
 
 TEST_F(ConvertTest, DumpPrintsTheRecordedFeaturesAndExportTheStoredBytes) {
@@ -326,7 +323,7 @@ TEST_F(ConvertTest, DumpPrintsTheRecordedFeaturesAndExportTheStoredBytes) {
   ASSERT_OK(Convert(Request(source(), dir_.Sub("store"), Config::k300k), nullptr, &summary));
   std::unique_ptr<Store> store;
   ASSERT_OK(Store::Open(dir_.Sub("store"), StoreOptions(), &store));
-  const std::string out = RunCommand("dump " + dir_.Sub("store") + " --split validation");
+  const std::string out = RunTool("dump " + dir_.Sub("store") + " --split validation");
   std::istringstream lines(out);
   std::string line;
   uint64_t n = 0;
@@ -367,7 +364,7 @@ TEST_F(ConvertTest, DumpPrintsTheRecordedFeaturesAndExportTheStoredBytes) {
   }
   EXPECT_EQ(store->NumExamples(Split::kValidation), n);
 
-  RunCommand("export " + dir_.Sub("store") + " --config original --split validation --out " +
+  RunTool("export " + dir_.Sub("store") + " --config original --split validation --out " +
              dir_.Sub("export"));
   for (const SynthImage& img : record_.images) {
     if (img.split != Split::kValidation || Unstorable(img)) continue;

@@ -72,6 +72,15 @@ Status WriteSampleStore(const std::string& path, const SampleSpec& spec, SampleS
 Status AddSampleConfig(Writer* writer, Config config, SampleExampleGenerator* gen,
                        SampleStore* sample);
 
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+};
+
+// Runs `command` through the shell; captures stdout, and stderr too when
+// `with_stderr` (else it is discarded).
+CommandResult RunCommand(const std::string& command, bool with_stderr);
+
 // Checks every feature of `view` against `expected`.
 void ExpectSameExample(const ExampleData& expected, const ExampleView& view);
 

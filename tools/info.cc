@@ -7,19 +7,10 @@
 #include "oiv4kv/store.h"
 #include "oiv4kv/version.h"
 #include "tools/commands.h"
+#include "tools/format.h"
 
 namespace oiv4kv::tools {
 namespace {
-
-std::string HumanBytes(uint64_t bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(bytes);
-  int u = 0;
-  while (v >= 1024 && u < 4) v /= 1024, ++u;
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
-  return buf;
-}
 
 std::string IsoTime(uint64_t unix_seconds) {
   if (unix_seconds == 0) return "never";
