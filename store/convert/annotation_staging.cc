@@ -71,8 +71,6 @@ std::string BoxValue(const BoxRow& r) {
   return v;
 }
 
-Status Rocks(const rocksdb::Status& s, const std::string& what) { return FromRocks(s, what); }
-
 // Streams one CSV of either kind through `next`, staging each row.
 template <typename Reader, typename Row>
 Status StageRows(rocksdb::DB* db, Reader* reader, Split split, RowFile file,
@@ -82,7 +80,7 @@ Status StageRows(rocksdb::DB* db, Reader* reader, Split split, RowFile file,
   rocksdb::WriteBatch batch;
   uint64_t rows = 0;
   auto flush = [&]() -> Status {
-    OIV4KV_RETURN_IF_ERROR(Rocks(db->Write(rocksdb::WriteOptions(), &batch), csv));
+    OIV4KV_RETURN_IF_ERROR(FromRocks(db->Write(rocksdb::WriteOptions(), &batch), csv));
     batch.Clear();
     if (on_rows) on_rows(rows, reader->bytes_read(), reader->file_size());
     return Status::OK();
@@ -130,7 +128,7 @@ Status AnnotationStaging::Open(const std::string& path,
   options.write_buffer_size = 64 << 20;
   options.max_open_files = 256;
   rocksdb::DB* db = nullptr;
-  OIV4KV_RETURN_IF_ERROR(Rocks(rocksdb::DB::Open(options, path, &db), path));
+  OIV4KV_RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(options, path, &db), path));
   out->reset(new AnnotationStaging(std::unique_ptr<rocksdb::DB>(db)));
   return Status::OK();
 }
@@ -142,7 +140,7 @@ Status AnnotationStaging::StageFile(
   std::string ignored;
   rocksdb::Status done = db_->Get(rocksdb::ReadOptions(), DoneKey(split, file), &ignored);
   if (done.ok()) return Status::OK();
-  if (!done.IsNotFound()) return Rocks(done, csv);
+  if (!done.IsNotFound()) return FromRocks(done, csv);
   if (file == RowFile::kBoxes) {
     std::unique_ptr<BoxCsv> reader;
     OIV4KV_RETURN_IF_ERROR(BoxCsv::Open(csv, &boxable, &reader));
@@ -216,7 +214,7 @@ Status AnnotationStaging::Assemble(Split split, const std::vector<uint64_t>& ima
     OIV4KV_RETURN_IF_ERROR(fn(e));
   }
   for (; it->Valid(); it->Next()) ++*orphan_rows;
-  return Rocks(it->status(), "staging");
+  return FromRocks(it->status(), "staging");
 }
 
 Status AnnotationStaging::Problems(std::vector<Problem>* out) {
@@ -231,7 +229,7 @@ Status AnnotationStaging::Problems(std::vector<Problem>* out) {
     const size_t colon = msg.find(": ", msg.find(':') + 1);
     out->push_back({msg.substr(0, colon), colon == std::string::npos ? msg : msg.substr(colon + 2)});
   }
-  return Rocks(it->status(), "staging");
+  return FromRocks(it->status(), "staging");
 }
 
 }  // namespace oiv4kv

@@ -6,7 +6,6 @@
 #include <future>
 #include <thread>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "oiv4kv/writer.h"
 #include "store/convert/annotation_staging.h"
