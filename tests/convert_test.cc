@@ -231,7 +231,8 @@ pid_t SpawnConvert(const std::string& source, const std::string& store, Config c
   const std::string lists = source + "/tfds_lists";
   std::vector<std::string> args = {OIV4KV_BINARY, "convert", "--source", source, "--store", store,
                                    "--config", config_name, "--on-error", "skip", "--threads", "2",
-                                   "--label-lists", lists, "--chunk-images", "2"};
+                                   "--label-lists", lists, "--chunk-images", "2",
+                                   "--archive-readers", "2"};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -247,14 +248,20 @@ pid_t SpawnConvert(const std::string& source, const std::string& store, Config c
 TEST_F(ConvertTest, KillNineAtManyPointsThenResumeGivesTheCleanStore) {
   // A clean run through the command line, timed to spread the kills over it.
   const auto start = std::chrono::steady_clock::now();
-  const pid_t clean_pid = SpawnConvert(source(), dir_.Sub("clean"), Config::k300k);
+  const pid_t clean_pid = SpawnConvert(source(), dir_.Sub("timed"), Config::k300k);
   ASSERT_GT(clean_pid, 0);
   int wstatus = 0;
   ASSERT_EQ(clean_pid, waitpid(clean_pid, &wstatus, 0));
   ASSERT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0);
   const auto run_us = std::chrono::duration_cast<std::chrono::microseconds>(
                           std::chrono::steady_clock::now() - start).count();
+  // The reference: one archive at a time, default chunks, in process.
+  ConvertSummary reference;
+  ConvertRequest one_reader = Request(source(), dir_.Sub("clean"), Config::k300k);
+  one_reader.archive_readers = 1;
+  ASSERT_OK(Convert(one_reader, nullptr, &reference));
   const uint64_t clean = StoreDigest(dir_.Sub("clean"));
+  EXPECT_EQ(clean, StoreDigest(dir_.Sub("timed"))) << "two readers and small chunks changed the store";
 
   int interrupted = 0, points = 0;
   for (double at : {0.05, 0.15, 0.3, 0.45, 0.6, 0.75, 0.9}) {
@@ -269,6 +276,7 @@ TEST_F(ConvertTest, KillNineAtManyPointsThenResumeGivesTheCleanStore) {
     ConvertSummary summary;
     ConvertRequest resume = Request(source(), path, Config::k300k);
     resume.chunk_images = 2;  // archives span several commits: resume inside one
+    resume.archive_readers = 2;  // and several archives are in flight at once
     ASSERT_OK(Convert(resume, nullptr, &summary));
     EXPECT_EQ(clean, StoreDigest(path));
   }
@@ -404,32 +412,32 @@ std::string HugeJpegHeader() {
 
 const BadInput kBadInputs[] = {
     {"garbage_bytes", Config::kOriginal,
-     [](const std::string& root, const std::string& mid) {
+     [](const std::string& root, const std::string& /*mid*/) {
        WriteFile(root + "/train_1/1000000000000bad.jpg", "definitely not an image");
        return std::string("train_1:train_1/1000000000000bad.jpg");
      }},
     {"garbage_bytes_300k", Config::k300k,
-     [](const std::string& root, const std::string& mid) {
+     [](const std::string& root, const std::string& /*mid*/) {
        WriteFile(root + "/train_1/1000000000000bad.jpg", std::string("\xff\xd8\xff\xe0junk", 9));
        return std::string("train_1:train_1/1000000000000bad.jpg");
      }},
     {"huge_header", Config::k200k,
-     [](const std::string& root, const std::string& mid) {
+     [](const std::string& root, const std::string& /*mid*/) {
        WriteFile(root + "/train_2/2000000000000bad.jpg", HugeJpegHeader());
        return std::string("train_2:train_2/2000000000000bad.jpg");
      }},
     {"bad_member_name", Config::kOriginal,
-     [](const std::string& root, const std::string& mid) {
+     [](const std::string& root, const std::string& /*mid*/) {
        WriteFile(root + "/train_3/notes.txt", "x");
        return std::string("train_3:train_3/notes.txt");
      }},
     {"symlink_member", Config::kOriginal,
-     [](const std::string& root, const std::string& mid) {
+     [](const std::string& root, const std::string& /*mid*/) {
        std::filesystem::create_symlink("/etc/hostname", root + "/test/f000000000000bad.jpg");
        return std::string("test:test/f000000000000bad.jpg");
      }},
     {"misplaced_train_id", Config::kOriginal,
-     [](const std::string& root, const std::string& mid) {
+     [](const std::string& root, const std::string& /*mid*/) {
        WriteFile(root + "/train_4/5000000000000bad.jpg", "x");
        return std::string("train_4:train_4/5000000000000bad.jpg");
      }},

@@ -63,6 +63,8 @@ void AddConvertCommand(CLI::App* app, int* exit_code) {
       ->check(CLI::IsMember({"original", "300k", "200k"}));
   cmd->add_option("--splits", *splits, "Comma-separated splits to convert")->capture_default_str();
   cmd->add_option("--threads", r->threads, "Transcoding threads (default: all cores)");
+  cmd->add_option("--archive-readers", r->archive_readers,
+                  "Archives read at once, each on its own thread (default: one per 4 threads)");
   cmd->add_option("--on-error", *on_error, "What a bad input does: fail the run, or skip it")
       ->check(CLI::IsMember({"fail", "skip"}));
   cmd->add_option("--label-lists", r->label_lists,

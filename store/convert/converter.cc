@@ -4,6 +4,7 @@
 #include <atomic>
 #include <filesystem>
 #include <future>
+#include <mutex>
 #include <thread>
 #include <unordered_map>
 
@@ -102,10 +103,9 @@ class Conversion {
     }
     OIV4KV_RETURN_IF_ERROR(writer_->BeginConfig(r_.config));
     for (uint32_t t = 0; t < threads_; ++t) transcoders_.push_back(std::make_unique<Transcoder>());
+    for (Split split : splits_) OIV4KV_RETURN_IF_ERROR(ConvertArchives(split));
     for (Split split : splits_) {
-      for (const std::string& archive : files_.splits[static_cast<int>(split)].archives) {
-        OIV4KV_RETURN_IF_ERROR(ConvertArchive(split, archive));
-      }
+      summary_->images[static_cast<int>(split)] = images_[static_cast<int>(split)];
     }
     if (!annotations_done) {
       OIV4KV_RETURN_IF_ERROR(WriteExamples());
@@ -255,14 +255,15 @@ class Conversion {
     item->meta = {out.width, out.height, ImageFormat::kJpeg};
   }
 
-  void ProcessAll(Chunk* chunk) {
+  // Transcodes `chunk` with transcoders [first, first + count).
+  void ProcessAll(Chunk* chunk, size_t first, size_t count) {
     std::atomic<size_t> next{0};
     auto work = [&](size_t t) {
       for (size_t i; (i = next++) < chunk->items.size();) Process(&chunk->items[i], transcoders_[t].get());
     };
     std::vector<std::thread> pool;
-    for (size_t t = 1; t < threads_; ++t) pool.emplace_back(work, t);
-    work(0);
+    for (size_t t = first + 1; t < first + count; ++t) pool.emplace_back(work, t);
+    work(first);
     for (auto& th : pool) th.join();
   }
 
@@ -281,7 +282,7 @@ class Conversion {
       }
       batch.AddImage(r_.config, split, item.id, item.bytes, item.meta);
       batch.PutProgress(PresentKey(r_.config, split, item.id), item.where);
-      ++summary_->images[static_cast<int>(split)];
+      ++images_[static_cast<int>(split)];
     }
     batch.PutProgress(ArchiveProgressKey(r_.config, stem),
                       archive_done ? "done" : std::to_string(members_done));
@@ -298,7 +299,59 @@ class Conversion {
     return Status::OK();
   }
 
-  Status ConvertArchive(Split split, const std::string& archive) {
+  // Converts the archives of `split`, several at once, each with its share
+  // of the transcoders. Train archives never share an id (the digit rule in
+  // ReadChunk), so concurrent archives cannot hide a duplicate from each other.
+  Status ConvertArchives(Split split) {
+    const std::vector<std::string>& archives = files_.splits[static_cast<int>(split)].archives;
+    const uint32_t wanted = r_.archive_readers > 0 ? r_.archive_readers : std::max(1u, threads_ / 4);
+    // Each reader gets its own slice of the transcoders: never more readers
+    // than transcoders.
+    const size_t readers = std::clamp<size_t>(wanted, 1, std::max<size_t>(1, std::min<size_t>(archives.size(), threads_)));
+    const size_t workers = threads_ / readers;
+    uint64_t total = 0;
+    for (const std::string& a : archives) {
+      std::error_code ec;
+      if (fs::is_directory(a, ec)) {
+        for (const auto& e : fs::recursive_directory_iterator(a, ec)) total += e.is_regular_file(ec) ? e.file_size(ec) : 0;
+      } else {
+        total += fs::file_size(a, ec);
+      }
+    }
+    if (meter_) meter_->Start(std::string(ConfigName(r_.config)) + " " + std::string(SplitName(split)), "images", total);
+    progress_images_ = progress_bytes_ = 0;
+    std::atomic<size_t> next{0};
+    std::atomic<bool> stop{false};
+    Status first_error;
+    std::mutex error_mu;
+    auto run = [&](size_t k) {
+      for (size_t i; !stop && (i = next++) < archives.size();) {
+        Status s = ConvertArchive(split, archives[i], k * workers, workers);
+        if (!s.ok()) {
+          std::lock_guard<std::mutex> lock(error_mu);
+          if (first_error.ok()) first_error = s;
+          stop = true;
+        }
+      }
+    };
+    std::vector<std::thread> pool;
+    for (size_t k = 1; k < readers; ++k) pool.emplace_back(run, k);
+    run(0);
+    for (auto& th : pool) th.join();
+    if (meter_) meter_->Finish();
+    return first_error;
+  }
+
+  // Adds one chunk's images and archive bytes to the split's progress line.
+  void ReportProgress(uint64_t images, uint64_t bytes, const std::string& archive) {
+    std::lock_guard<std::mutex> lock(meter_mu_);
+    progress_images_ += images;
+    progress_bytes_ += bytes;
+    if (meter_) meter_->Update(progress_images_, progress_bytes_, archive);
+  }
+
+  Status ConvertArchive(Split split, const std::string& archive, size_t first_transcoder,
+                        size_t transcoders) {
     const std::string stem = Stem(archive);
     const std::string name = fs::path(archive).filename().string();
     std::string progress;
@@ -309,7 +362,6 @@ class Conversion {
     }
     std::unique_ptr<ArchiveReader> reader;
     OIV4KV_RETURN_IF_ERROR(ArchiveReader::Open(archive, r_.max_member_bytes, &reader));
-    if (meter_) meter_->Start(std::string(ConfigName(r_.config)) + " " + name, "images", reader->total_bytes());
     // Members committed by an interrupted run are read past, not redone.
     for (uint64_t i = 0; i < skip; ++i) {
       ArchiveMember m;
@@ -318,7 +370,7 @@ class Conversion {
       if (eof) break;
       if (!s.ok() && !s.IsInvalidArgument()) return s;
     }
-    uint64_t members = skip, images = 0;
+    uint64_t members = skip, reported_bytes = 0;
     std::unordered_map<uint64_t, std::string> pending;
     Chunk current = ReadChunk(reader.get(), split, stem, name, pending);
     while (true) {
@@ -330,7 +382,7 @@ class Conversion {
       if (!last) {
         next = std::async(std::launch::async, [&] { return ReadChunk(reader.get(), split, stem, name, pending); });
       }
-      ProcessAll(&current);
+      ProcessAll(&current, first_transcoder, transcoders);
       Status corrupt = current.error;
       if (!corrupt.ok()) {
         Problem p{name, "archive unreadable after " + std::to_string(members) + " members: " + corrupt.message()};
@@ -340,13 +392,13 @@ class Conversion {
         }
         current.rejected.push_back(p);
       }
-      images += current.items.size();
       OIV4KV_RETURN_IF_ERROR(WriteChunk(split, stem, &current, members, last));
-      if (meter_) meter_->Update(images, reader->bytes_consumed(), name);
+      const uint64_t consumed = reader->bytes_consumed();
+      ReportProgress(current.items.size(), consumed - std::min(consumed, reported_bytes), name);
+      reported_bytes = consumed;
       if (last) break;
       current = next.get();
     }
-    if (meter_) meter_->Finish();
     return Status::OK();
   }
 
@@ -384,7 +436,10 @@ class Conversion {
           &split_orphans));
       orphans += split_orphans;
       OIV4KV_RETURN_IF_ERROR(writer_->Write(batch));
-      if (meter_) meter_->Finish();
+      if (meter_) {
+        meter_->Update(done, 0, "");
+        meter_->Finish();
+      }
     }
     // The annotation report is kept for the configs converted later.
     std::vector<Problem> problems;
@@ -441,6 +496,9 @@ class Conversion {
   std::unique_ptr<Writer> writer_;
   std::unique_ptr<AnnotationStaging> staging_;
   std::vector<std::unique_ptr<Transcoder>> transcoders_;  // one per thread
+  std::array<std::atomic<uint64_t>, kNumSplits> images_{};  // stored by this run
+  std::mutex meter_mu_;  // guards the meter and the progress below
+  uint64_t progress_images_ = 0, progress_bytes_ = 0;
   Vocabulary all_, boxable_;
   std::vector<int32_t> trainable_of_all_;
   LabelOrder label_order_ = LabelOrder::kDownload;

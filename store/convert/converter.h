@@ -24,6 +24,9 @@ struct ConvertRequest {
   Config config = Config::kOriginal;
   std::vector<Split> splits = {Split::kTrain, Split::kValidation, Split::kTest};
   uint32_t threads = 0;          // 0: all cores
+  // Archives converted at once (each read by its own thread, gzip being
+  // single-threaded), sharing `threads` transcoders. 0: one per 4 threads.
+  uint32_t archive_readers = 0;
   bool skip_bad_inputs = false;  // --on-error skip (else fail)
   std::string label_lists;       // TFDS's class lists folder, or empty
   // A header claiming more pixels is rejected before any allocation. Open
