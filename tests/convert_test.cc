@@ -394,6 +394,8 @@ struct BadInput {
   std::function<std::string(const std::string& root, const std::string& mid)> add;
 };
 
+void PrintTo(const BadInput& bad, std::ostream* os) { *os << bad.name; }
+
 void AppendLine(const std::string& path, const std::string& line) {
   std::ofstream(path, std::ios::app) << line << "\n";
 }
