@@ -27,6 +27,8 @@ namespace {
 
 using testing::TempDir;
 
+void AppendLine(const std::string& path, const std::string& line);
+
 SynthOptions SmallDownload(size_t images, bool awkward) {
   SynthOptions o;
   o.images = images;
@@ -177,6 +179,31 @@ TEST_F(ConvertTest, DownloadOrderWithoutLabelLists) {
   }
   EXPECT_GT(differing, 0u) << "the generated download should number some boxable labels "
                               "differently from TFDS, as the real one does";
+}
+
+TEST_F(ConvertTest, ResumingWithOtherLabelListsRenumbersStagedRows) {
+  // A bad row in the last CSV staged stops a TFDS-numbered run after the
+  // other files were staged; the resumed run asks for the download's order.
+  AppendLine(source() + "/test-annotations-bbox.csv", "0123456789abcdef,xclick,nope");
+  ConvertRequest r = Request(source(), dir_.Sub("store"), Config::kOriginal);
+  r.skip_bad_inputs = false;
+  ConvertSummary summary;
+  ASSERT_FALSE(Convert(r, nullptr, &summary).ok());
+  r.label_lists.clear();
+  r.skip_bad_inputs = true;
+  ASSERT_OK(Convert(r, nullptr, &summary));
+  std::unique_ptr<Store> store;
+  ASSERT_OK(Store::Open(dir_.Sub("store"), StoreOptions(), &store));
+  EXPECT_EQ(LabelOrder::kDownload, store->label_order());
+  size_t differing = 0;
+  for (const SynthImage& img : record_.images) {
+    ExampleView view;
+    if (!store->Get(img.split, img.image_id, &view).ok()) continue;
+    const ExampleData& e = record_.expected_download.at({img.split, img.image_id});
+    testing::ExpectSameExample(e, view);
+    differing += e.bobjects.label != record_.expected_tfds.at({img.split, img.image_id}).bobjects.label;
+  }
+  EXPECT_GT(differing, 0u) << "no example tells the two orders apart";
 }
 
 TEST_F(ConvertTest, ResizedConfigsHaveOpenCvDimensions) {

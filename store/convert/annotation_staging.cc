@@ -114,6 +114,21 @@ Status StageRows(rocksdb::DB* db, Reader* reader, Split split, RowFile file,
 
 }  // namespace
 
+Status AnnotationStaging::UseVocabulary(uint64_t signature) {
+  const std::string key("\xf2vocabulary", 11);
+  const std::string value(reinterpret_cast<const char*>(&signature), sizeof(signature));
+  std::string staged;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), key, &staged);
+  if (s.ok() && staged == value) return Status::OK();
+  if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "staging");
+  // Every staged key starts below 0xff.
+  rocksdb::WriteBatch batch;
+  batch.DeleteRange(db_->DefaultColumnFamily(), std::string(), std::string("\xff", 1))
+      .PermitUncheckedError();
+  batch.Put(key, value).PermitUncheckedError();
+  return FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "staging");
+}
+
 AnnotationStaging::AnnotationStaging(std::unique_ptr<rocksdb::DB> db) : db_(std::move(db)) {}
 
 AnnotationStaging::~AnnotationStaging() {

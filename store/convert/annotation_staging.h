@@ -33,6 +33,11 @@ class AnnotationStaging {
   static Status Open(const std::string& path, std::unique_ptr<AnnotationStaging>* out);
   ~AnnotationStaging();
 
+  // Rows are staged with labels numbered by one vocabulary: when
+  // `signature` (of the vocabularies about to be used) differs from the one
+  // the staged rows were numbered by, everything staged is dropped.
+  Status UseVocabulary(uint64_t signature);
+
   // Stages every row of `csv` (a file of kind `file` of `split`) unless it was
   // staged completely before. `vocab` numbers labels. A malformed row is
   // returned as an error when `skip_bad_rows` is false; else it is recorded

@@ -153,6 +153,15 @@ class Conversion {
     OIV4KV_RETURN_IF_ERROR(writer_->PutVocabulary(VocabKind::kBoxable, v.boxable));
     OIV4KV_RETURN_IF_ERROR(writer_->PutVocabulary(VocabKind::kSource, v.source));
     label_order_ = v.order;
+    // An interrupted run may have staged rows under other label numbers
+    // (another --label-lists): they are staged again.
+    uint64_t signature = 0xcbf29ce484222325ULL;
+    for (const auto* list : {&v.all, &v.boxable}) {
+      for (const VocabEntry& e : *list) {
+        for (char c : e.mid + "\n") signature = (signature ^ static_cast<uint8_t>(c)) * 0x100000001b3ULL;
+      }
+    }
+    OIV4KV_RETURN_IF_ERROR(staging_->UseVocabulary(signature));
     const Vocabulary trainable(v.trainable);
     all_ = Vocabulary(std::move(v.all));
     boxable_ = Vocabulary(std::move(v.boxable));
