@@ -1,0 +1,146 @@
+// Scan: one epoch of a split, in sequential, shuffled or block-shuffled order,
+// cut into disjoint shards (for ranks x data-loader workers), read in batches
+// through Store::MultiAt and resumable from a position.
+//
+// The order is a pure function of (seed, epoch, split size, options): it uses
+// its own PRNG (splitmix64), bounded draws (Lemire's method) and Fisher-Yates,
+// never std::shuffle or <random> distributions, so every machine and standard
+// library sees the same permutation.
+//
+// Thread safety: a Scan is not thread-safe; distinct Scans over one Store may
+// be used concurrently. REQUIRES: the Store outlives the Scan.
+//
+// Example (rank r of w, worker k of K: shard r * K + k of w * K):
+//   oiv4kv::ScanOptions opts;
+//   opts.seed = 42; opts.epoch = epoch;
+//   opts.shard_index = r * K + k; opts.num_shards = w * K;
+//   std::unique_ptr<oiv4kv::Scan> scan;
+//   OIV4KV_RETURN_IF_ERROR(
+//       oiv4kv::Scan::Open(store.get(), oiv4kv::Split::kTrain, opts, &scan));
+//   std::vector<oiv4kv::ExampleView> batch;
+//   do {
+//     OIV4KV_RETURN_IF_ERROR(scan->Next(&batch, nullptr));
+//     train(batch);
+//     checkpoint(scan->position().Serialize());
+//   } while (!batch.empty());
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "oiv4kv/dataset.h"
+#include "oiv4kv/status.h"
+#include "oiv4kv/views.h"
+
+namespace oiv4kv {
+
+class Store;
+
+enum class ScanOrder {
+  kSequential,     // 0, 1, ..., n-1 (key order)
+  kShuffled,       // a uniform permutation
+  kBlockShuffled,  // block permutation + windowed example shuffle (see below)
+};
+
+struct ScanOptions {
+  // Default: kShuffled.
+  ScanOrder order = ScanOrder::kShuffled;
+
+  // The permutation of an epoch is a pure function of (seed, epoch, the
+  // split's size, order, block_size, window). Default: 0.
+  uint64_t seed = 0;
+  // Default: 0.
+  uint64_t epoch = 0;
+
+  // This scan reads shard `shard_index` of `num_shards`: contiguous slices of
+  // the epoch's order, disjoint, covering it exactly once, sizes differing by
+  // at most 1 (the first n % num_shards shards hold one more).
+  // REQUIRES: shard_index < num_shards. Default: 0 of 1.
+  uint32_t shard_index = 0;
+  uint32_t num_shards = 1;
+
+  // kBlockShuffled: the split is cut into runs of `block_size` consecutive
+  // examples (the last may be shorter), the runs are permuted as units, then
+  // the permuted sequence is cut into groups of `window` consecutive blocks
+  // and the examples of each group are permuted. Reads touch at most `window`
+  // blocks at a time. Exact bound: an example's final position differs from
+  // the position where its block's first example landed by less than
+  // window * block_size (the group it stays in spans at most that many).
+  // REQUIRES: block_size > 0 (all orders). Default: 256.
+  uint32_t block_size = 256;
+  // REQUIRES: window > 0 (all orders). Default: 16.
+  uint32_t window = 16;
+
+  // Examples per Next (one MultiAt). REQUIRES: > 0. Default: 64.
+  uint32_t batch_size = 64;
+
+  // Also fetch each example's image of `config` in Next. Default: false.
+  bool with_images = false;
+  // Default: Config::k300k.
+  Config config = Config::k300k;
+};
+
+// Where a scan stands: `offset` examples of this shard's `epoch` consumed.
+struct ScanPosition {
+  uint64_t epoch = 0;
+  uint64_t offset = 0;
+
+  // "scan1:<epoch>:<offset>" (decimal).
+  std::string Serialize() const;
+  // Parses Serialize's output into *out; InvalidArgument on anything else.
+  static Status Parse(std::string_view text, ScanPosition* out);
+
+  bool operator==(const ScanPosition&) const = default;
+};
+
+class Scan {
+ public:
+  // Starts shard options.shard_index of epoch options.epoch of `split`.
+  // InvalidArgument for invalid options (see ScanOptions) or a null store.
+  // The Scan keeps `store`; it does not own it.
+  static Status Open(const Store* store, Split split, const ScanOptions& options,
+                     std::unique_ptr<Scan>* out);
+  // As Open, but for epoch position.epoch (it replaces options.epoch), with
+  // the first position.offset examples of the shard already consumed.
+  // InvalidArgument if position.offset > size().
+  static Status Resume(const Store* store, Split split, const ScanOptions& options,
+                       const ScanPosition& position, std::unique_ptr<Scan>* out);
+
+  Scan(const Scan&) = delete;
+  Scan& operator=(const Scan&) = delete;
+
+  // Replaces *examples with the next batch (up to batch_size views, in scan
+  // order; empty once the shard's epoch is done) and, when with_images,
+  // *images with their images (images[i] is examples[i]'s). The views pin
+  // their values until destroyed (oiv4kv/views.h). `images` may be null
+  // unless with_images; otherwise it is cleared.
+  // Any error of the store (naming the example) is returned and the position
+  // does not move, so Next may be retried.
+  Status Next(std::vector<ExampleView>* examples, std::vector<ImageView>* images);
+
+  // Where Next would continue.
+  ScanPosition position() const { return {epoch_, offset_}; }
+  // Examples in this shard's epoch.
+  uint64_t size() const { return indices_.size(); }
+  // The example indices (positions in the split, as Store::At takes) of this
+  // shard's epoch, in scan order. Valid as long as the Scan.
+  const std::vector<uint64_t>& indices() const { return indices_; }
+
+ private:
+  Scan(const Store* store, Split split, const ScanOptions& options,
+       std::vector<uint64_t> indices);
+
+  const Store* store_;
+  Split split_;
+  ScanOptions options_;
+  uint64_t epoch_;
+  uint64_t offset_ = 0;
+  std::vector<uint64_t> indices_;
+  std::vector<uint64_t> ids_;     // scratch: image ids of a batch
+  std::vector<Status> statuses_;  // scratch
+};
+
+}  // namespace oiv4kv

@@ -1,0 +1,201 @@
+#include "oiv4kv/scan.h"
+
+#include <algorithm>
+#include <charconv>
+#include <numeric>
+#include <utility>
+
+#include "oiv4kv/store.h"
+
+namespace oiv4kv {
+namespace {
+
+// The algorithm below is part of the on-disk contract of checkpoints: a
+// change reorders every epoch (tests/scan_test.cc pins it).
+
+uint64_t Mix64(uint64_t z) {  // splitmix64's finalizer
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+// splitmix64 (Steele, Lea, Flood 2014), seeded from (seed, epoch).
+class Rng {
+ public:
+  Rng(uint64_t seed, uint64_t epoch)
+      : state_(Mix64(seed) ^ Mix64(epoch ^ 0x6f69763473636e31ULL /* "oiv4scn1" */)) {}
+
+  uint64_t Next() { return Mix64(state_ += 0x9e3779b97f4a7c15ULL); }
+
+  // Uniform in [0, range), unbiased (Lemire 2019). REQUIRES: range > 0.
+  uint64_t Bounded(uint64_t range) {
+    __extension__ using U128 = unsigned __int128;
+    U128 m = static_cast<U128>(Next()) * range;
+    uint64_t low = static_cast<uint64_t>(m);
+    if (low < range) {
+      const uint64_t threshold = (0 - range) % range;
+      while (low < threshold) {
+        m = static_cast<U128>(Next()) * range;
+        low = static_cast<uint64_t>(m);
+      }
+    }
+    return static_cast<uint64_t>(m >> 64);
+  }
+
+ private:
+  uint64_t state_;
+};
+
+// Fisher-Yates (Durstenfeld): i from the end, j uniform in [0, i].
+template <typename T>
+void Permute(T* data, size_t n, Rng* rng) {
+  for (size_t i = n; i > 1; --i) {
+    std::swap(data[i - 1], data[rng->Bounded(i)]);
+  }
+}
+
+std::vector<uint64_t> EpochOrder(uint64_t n, const ScanOptions& o) {
+  std::vector<uint64_t> order(n);
+  std::iota(order.begin(), order.end(), uint64_t{0});
+  if (o.order == ScanOrder::kSequential || n == 0) return order;
+  Rng rng(o.seed, o.epoch);
+  if (o.order == ScanOrder::kShuffled) {
+    Permute(order.data(), n, &rng);
+    return order;
+  }
+  // kBlockShuffled: permute the blocks, lay them out, then permute the
+  // examples inside each group of `window` consecutive landed blocks.
+  const uint64_t b = o.block_size;
+  const uint64_t num_blocks = (n + b - 1) / b;
+  std::vector<uint64_t> blocks(num_blocks);
+  std::iota(blocks.begin(), blocks.end(), uint64_t{0});
+  Permute(blocks.data(), num_blocks, &rng);
+  size_t pos = 0;
+  for (uint64_t k = 0; k < num_blocks; k += o.window) {
+    const size_t group_begin = pos;
+    for (uint64_t g = k; g < std::min<uint64_t>(k + o.window, num_blocks); ++g) {
+      const uint64_t first = blocks[g] * b;
+      const uint64_t last = std::min(first + b, n);
+      for (uint64_t i = first; i < last; ++i) order[pos++] = i;
+    }
+    Permute(order.data() + group_begin, pos - group_begin, &rng);
+  }
+  return order;
+}
+
+Status CheckOptions(const Store* store, const ScanOptions& o) {
+  if (store == nullptr) return Status::InvalidArgument("scan: null store");
+  if (o.num_shards == 0) return Status::InvalidArgument("scan: num_shards is 0");
+  if (o.shard_index >= o.num_shards) {
+    return Status::InvalidArgument("scan: shard_index " + std::to_string(o.shard_index) +
+                                   " >= num_shards " + std::to_string(o.num_shards));
+  }
+  if (o.batch_size == 0) return Status::InvalidArgument("scan: batch_size is 0");
+  if (o.block_size == 0) return Status::InvalidArgument("scan: block_size is 0");
+  if (o.window == 0) return Status::InvalidArgument("scan: window is 0");
+  switch (o.order) {
+    case ScanOrder::kSequential:
+    case ScanOrder::kShuffled:
+    case ScanOrder::kBlockShuffled:
+      return Status::OK();
+  }
+  return Status::InvalidArgument("scan: unknown order");
+}
+
+bool ParseDecimal(std::string_view text, uint64_t* out) {
+  if (text.empty()) return false;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, *out, 10);
+  return ec == std::errc() && ptr == end;
+}
+
+constexpr std::string_view kPositionPrefix = "scan1:";
+
+}  // namespace
+
+std::string ScanPosition::Serialize() const {
+  return std::string(kPositionPrefix) + std::to_string(epoch) + ":" + std::to_string(offset);
+}
+
+Status ScanPosition::Parse(std::string_view text, ScanPosition* out) {
+  const Status bad = Status::InvalidArgument("scan position: cannot parse \"" +
+                                             std::string(text.substr(0, 64)) + "\"");
+  if (!text.starts_with(kPositionPrefix)) return bad;
+  text.remove_prefix(kPositionPrefix.size());
+  const size_t colon = text.find(':');
+  if (colon == std::string_view::npos) return bad;
+  ScanPosition p;
+  if (!ParseDecimal(text.substr(0, colon), &p.epoch) ||
+      !ParseDecimal(text.substr(colon + 1), &p.offset)) {
+    return bad;
+  }
+  *out = p;
+  return Status::OK();
+}
+
+Scan::Scan(const Store* store, Split split, const ScanOptions& options,
+           std::vector<uint64_t> indices)
+    : store_(store),
+      split_(split),
+      options_(options),
+      epoch_(options.epoch),
+      indices_(std::move(indices)) {}
+
+Status Scan::Open(const Store* store, Split split, const ScanOptions& options,
+                  std::unique_ptr<Scan>* out) {
+  OIV4KV_RETURN_IF_ERROR(CheckOptions(store, options));
+  const uint64_t n = store->NumExamples(split);
+  std::vector<uint64_t> order = EpochOrder(n, options);
+  // Shard k of S: the first n % S shards hold n / S + 1, the rest n / S.
+  const uint64_t s = options.num_shards, k = options.shard_index;
+  const uint64_t begin = k * (n / s) + std::min(k, n % s);
+  const uint64_t len = n / s + (k < n % s ? 1 : 0);
+  std::vector<uint64_t> mine(order.begin() + begin, order.begin() + begin + len);
+  out->reset(new Scan(store, split, options, std::move(mine)));
+  return Status::OK();
+}
+
+Status Scan::Resume(const Store* store, Split split, const ScanOptions& options,
+                    const ScanPosition& position, std::unique_ptr<Scan>* out) {
+  ScanOptions at = options;
+  at.epoch = position.epoch;
+  std::unique_ptr<Scan> scan;
+  OIV4KV_RETURN_IF_ERROR(Open(store, split, at, &scan));
+  if (position.offset > scan->size()) {
+    return Status::InvalidArgument("scan: position " + position.Serialize() +
+                                   " is past the end of a shard of " +
+                                   std::to_string(scan->size()) + " examples");
+  }
+  scan->offset_ = position.offset;
+  *out = std::move(scan);
+  return Status::OK();
+}
+
+Status Scan::Next(std::vector<ExampleView>* examples, std::vector<ImageView>* images) {
+  if (examples == nullptr) return Status::InvalidArgument("scan: null examples");
+  if (options_.with_images && images == nullptr) {
+    return Status::InvalidArgument("scan: with_images needs an images vector");
+  }
+  const uint64_t count = std::min<uint64_t>(options_.batch_size, indices_.size() - offset_);
+  const std::span<const uint64_t> batch(indices_.data() + offset_, count);
+  std::vector<ExampleView> found;
+  store_->MultiAt(split_, batch, &found, &statuses_);
+  for (const Status& s : statuses_) {
+    if (!s.ok()) return s;
+  }
+  std::vector<ImageView> found_images;
+  if (options_.with_images) {
+    ids_.clear();
+    for (const ExampleView& ex : found) ids_.push_back(ex.image_id());
+    store_->MultiGetImages(options_.config, split_, ids_, &found_images, &statuses_);
+    for (const Status& s : statuses_) {
+      if (!s.ok()) return s;
+    }
+  }
+  *examples = std::move(found);
+  if (images != nullptr) *images = std::move(found_images);
+  offset_ += count;
+  return Status::OK();
+}
+
+}  // namespace oiv4kv

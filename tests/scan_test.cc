@@ -1,0 +1,376 @@
+#include "oiv4kv/scan.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <numeric>
+#include <set>
+
+#include "tests/testutil.h"
+
+namespace oiv4kv {
+namespace {
+
+using testing::SampleSpec;
+using testing::SampleStore;
+using testing::TempDir;
+
+constexpr uint64_t kTrain = 97;       // examples of the train split
+constexpr uint64_t kValidation = 23;  // the small epoch for resume tests
+
+// One sample store for the whole suite (it is only read).
+class ScanTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    sample_ = new SampleStore();
+    SampleSpec spec;
+    spec.examples = {kTrain, kValidation, 0};
+    spec.configs = {Config::k300k};
+    ASSERT_OK(testing::WriteSampleStore(dir_->Sub("store"), spec, sample_));
+    std::unique_ptr<Store> store;
+    ASSERT_OK(Store::Open(sample_->path, StoreOptions(), &store));
+    store_ = store.release();
+  }
+  static void TearDownTestSuite() {
+    delete store_;
+    delete sample_;
+    delete dir_;
+  }
+
+  static std::vector<uint64_t> Indices(Split split, const ScanOptions& options) {
+    std::unique_ptr<Scan> scan;
+    const Status s = Scan::Open(store_, split, options, &scan);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return s.ok() ? scan->indices() : std::vector<uint64_t>();
+  }
+
+  static std::vector<uint64_t> Iota(uint64_t n) {
+    std::vector<uint64_t> v(n);
+    std::iota(v.begin(), v.end(), uint64_t{0});
+    return v;
+  }
+
+  static bool IsPermutation(std::vector<uint64_t> v, uint64_t n) {
+    std::sort(v.begin(), v.end());
+    return v == Iota(n);
+  }
+
+  // Reads the scan to its end; returns the image ids in order.
+  static std::vector<uint64_t> Drain(Scan* scan) {
+    std::vector<uint64_t> ids;
+    std::vector<ExampleView> batch;
+    for (;;) {
+      const Status s = scan->Next(&batch, nullptr);
+      EXPECT_TRUE(s.ok()) << s.ToString();
+      if (!s.ok() || batch.empty()) break;
+      for (const ExampleView& ex : batch) ids.push_back(ex.image_id());
+    }
+    return ids;
+  }
+
+  static inline TempDir* dir_ = nullptr;
+  static inline SampleStore* sample_ = nullptr;
+  static inline Store* store_ = nullptr;
+};
+
+TEST_F(ScanTest, SequentialIsKeyOrder) {
+  ScanOptions o;
+  o.order = ScanOrder::kSequential;
+  EXPECT_EQ(Iota(kTrain), Indices(Split::kTrain, o));
+}
+
+TEST_F(ScanTest, ShuffledEpochIsAPermutation) {
+  for (uint64_t epoch = 0; epoch < 5; ++epoch) {
+    ScanOptions o;
+    o.seed = 7;
+    o.epoch = epoch;
+    const std::vector<uint64_t> order = Indices(Split::kTrain, o);
+    EXPECT_TRUE(IsPermutation(order, kTrain)) << "epoch " << epoch;
+    EXPECT_NE(Iota(kTrain), order) << "epoch " << epoch;
+  }
+}
+
+TEST_F(ScanTest, OrderIsAPureFunctionOfSeedAndEpoch) {
+  for (ScanOrder order : {ScanOrder::kShuffled, ScanOrder::kBlockShuffled}) {
+    ScanOptions o;
+    o.order = order;
+    o.block_size = 4;
+    o.window = 3;
+    o.seed = 11;
+    o.epoch = 2;
+    const std::vector<uint64_t> a = Indices(Split::kTrain, o);
+    EXPECT_EQ(a, Indices(Split::kTrain, o));
+    ScanOptions other_epoch = o;
+    other_epoch.epoch = 3;
+    EXPECT_NE(a, Indices(Split::kTrain, other_epoch));
+    ScanOptions other_seed = o;
+    other_seed.seed = 12;
+    EXPECT_NE(a, Indices(Split::kTrain, other_seed));
+    // Seed and epoch are not interchangeable.
+    ScanOptions swapped = o;
+    swapped.seed = o.epoch;
+    swapped.epoch = o.seed;
+    EXPECT_NE(a, Indices(Split::kTrain, swapped));
+  }
+}
+
+// Pins the algorithm (splitmix64 seeded from (seed, epoch), Lemire bounded
+// draws, Fisher-Yates from the end): these indices must be the same on every
+// machine, compiler and standard library, and never change, or resumed
+// checkpoints would read a different epoch. Recorded once from this code and
+// checked against an independent Python transcription of the same algorithm.
+TEST_F(ScanTest, GoldenShuffleIsPinned) {
+  ScanOptions o;
+  o.seed = 1;
+  o.epoch = 0;
+  const std::vector<uint64_t> order = Indices(Split::kTrain, o);
+  ASSERT_GE(order.size(), 8u);
+  const std::vector<uint64_t> first8(order.begin(), order.begin() + 8);
+  EXPECT_EQ((std::vector<uint64_t>{11, 57, 9, 16, 95, 28, 65, 1}), first8);
+}
+
+TEST_F(ScanTest, ShardsAreDisjointBalancedAndCoverTheEpoch) {
+  // num_shards = ranks x data-loader workers.
+  for (uint32_t num_shards : {1u, 2u, 3u, 6u, 7u, 96u, 97u, 98u, 100u}) {
+    for (ScanOrder order :
+         {ScanOrder::kSequential, ScanOrder::kShuffled, ScanOrder::kBlockShuffled}) {
+      ScanOptions o;
+      o.order = order;
+      o.seed = 3;
+      o.block_size = 5;
+      o.window = 2;
+      const std::vector<uint64_t> whole = Indices(Split::kTrain, o);
+      std::vector<uint64_t> concatenated;
+      std::set<uint64_t> seen;
+      const uint64_t floor = kTrain / num_shards;
+      for (uint32_t k = 0; k < num_shards; ++k) {
+        o.num_shards = num_shards;
+        o.shard_index = k;
+        std::unique_ptr<Scan> scan;
+        ASSERT_OK(Scan::Open(store_, Split::kTrain, o, &scan));
+        EXPECT_TRUE(scan->size() == floor || scan->size() == floor + 1)
+            << num_shards << " shards, shard " << k << ": " << scan->size();
+        for (uint64_t i : scan->indices()) {
+          EXPECT_TRUE(seen.insert(i).second) << "index " << i << " in two shards";
+        }
+        concatenated.insert(concatenated.end(), scan->indices().begin(),
+                            scan->indices().end());
+      }
+      EXPECT_EQ(kTrain, seen.size()) << num_shards << " shards";
+      // Shards are contiguous slices of the one epoch order.
+      EXPECT_EQ(whole, concatenated) << num_shards << " shards";
+    }
+  }
+}
+
+TEST_F(ScanTest, BlockShuffleKeepsExamplesNearTheirBlock) {
+  struct Case {
+    uint32_t block_size, window;
+  };
+  for (Case c : {Case{1, 1}, Case{8, 2}, Case{5, 3}, Case{10, 1}, Case{7, 4}, Case{256, 16}}) {
+    for (uint64_t seed : {0, 1, 2}) {
+      ScanOptions o;
+      o.order = ScanOrder::kBlockShuffled;
+      o.block_size = c.block_size;
+      o.window = c.window;
+      o.seed = seed;
+      const std::vector<uint64_t> order = Indices(Split::kTrain, o);
+      ASSERT_TRUE(IsPermutation(order, kTrain));
+      // The bound of scan.h: every example ends less than window * block_size
+      // positions from where its block landed, so all of a block's examples
+      // lie within a span of that many positions.
+      std::map<uint64_t, std::pair<uint64_t, uint64_t>> span;  // block -> min, max pos
+      for (uint64_t pos = 0; pos < order.size(); ++pos) {
+        const uint64_t block = order[pos] / c.block_size;
+        auto [it, fresh] = span.try_emplace(block, pos, pos);
+        it->second.first = std::min(it->second.first, pos);
+        it->second.second = std::max(it->second.second, pos);
+      }
+      const uint64_t bound = uint64_t{c.window} * c.block_size;
+      for (const auto& [block, s] : span) {
+        EXPECT_LT(s.second - s.first, bound)
+            << "block " << block << " bs " << c.block_size << " w " << c.window;
+        if (c.window == 1) {  // a block stays one contiguous run
+          const uint64_t size = std::min<uint64_t>(c.block_size, kTrain - block * c.block_size);
+          EXPECT_EQ(size - 1, s.second - s.first) << "block " << block;
+        }
+      }
+      if (c.block_size < kTrain) {
+        EXPECT_NE(Iota(kTrain), order) << "bs " << c.block_size << " w " << c.window;
+      }
+    }
+  }
+}
+
+TEST_F(ScanTest, NextReturnsTheExamplesOfTheIndices) {
+  for (ScanOrder order : {ScanOrder::kSequential, ScanOrder::kShuffled}) {
+    ScanOptions o;
+    o.order = order;
+    o.batch_size = 10;
+    o.seed = 5;
+    o.num_shards = 2;
+    o.shard_index = 1;
+    std::unique_ptr<Scan> scan;
+    ASSERT_OK(Scan::Open(store_, Split::kTrain, o, &scan));
+    std::vector<uint64_t> expected;
+    for (uint64_t i : scan->indices()) {
+      ExampleView ex;
+      ASSERT_OK(store_->At(Split::kTrain, i, &ex));
+      expected.push_back(ex.image_id());
+    }
+    std::vector<ExampleView> batch;
+    std::vector<uint64_t> got;
+    uint64_t batches = 0;
+    for (;;) {
+      ASSERT_OK(scan->Next(&batch, nullptr));
+      if (batch.empty()) break;
+      ++batches;
+      EXPECT_LE(batch.size(), 10u);
+      for (const ExampleView& ex : batch) {
+        got.push_back(ex.image_id());
+        testing::ExpectSameExample(sample_->examples.at({Split::kTrain, ex.image_id()}), ex);
+      }
+      EXPECT_EQ(got.size(), scan->position().offset);
+    }
+    EXPECT_EQ(expected, got);
+    EXPECT_EQ((scan->size() + 9) / 10, batches);
+    // The end stays the end.
+    ASSERT_OK(scan->Next(&batch, nullptr));
+    EXPECT_TRUE(batch.empty());
+  }
+}
+
+TEST_F(ScanTest, WithImagesReturnsEachExamplesImage) {
+  ScanOptions o;
+  o.batch_size = 16;
+  o.with_images = true;
+  o.config = Config::k300k;
+  std::unique_ptr<Scan> scan;
+  ASSERT_OK(Scan::Open(store_, Split::kTrain, o, &scan));
+  std::vector<ExampleView> batch;
+  std::vector<ImageView> images;
+  uint64_t total = 0;
+  for (;;) {
+    ASSERT_OK(scan->Next(&batch, &images));
+    ASSERT_EQ(batch.size(), images.size());
+    if (batch.empty()) break;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      EXPECT_EQ(batch[i].image_id(), images[i].image_id());
+      EXPECT_EQ(Config::k300k, images[i].config());
+      const auto& expected =
+          sample_->images.at({Config::k300k, Split::kTrain, images[i].image_id()}).bytes;
+      EXPECT_TRUE(std::equal(expected.begin(), expected.end(), images[i].bytes().begin(),
+                             images[i].bytes().end()));
+    }
+    total += batch.size();
+  }
+  EXPECT_EQ(kTrain, total);
+}
+
+TEST_F(ScanTest, StoreErrorsAreReturnedAndThePositionHolds) {
+  ScanOptions o;
+  o.with_images = true;
+  o.config = Config::kOriginal;  // the sample store holds only 300k
+  std::unique_ptr<Scan> scan;
+  ASSERT_OK(Scan::Open(store_, Split::kTrain, o, &scan));
+  std::vector<ExampleView> batch;
+  std::vector<ImageView> images;
+  EXPECT_TRUE(scan->Next(&batch, &images).IsNotSupported());
+  EXPECT_EQ(0u, scan->position().offset);
+  EXPECT_TRUE(scan->Next(&batch, nullptr).IsInvalidArgument());  // images needed
+}
+
+TEST_F(ScanTest, ResumeFromEveryPositionYieldsTheRemainder) {
+  for (ScanOrder order : {ScanOrder::kShuffled, ScanOrder::kBlockShuffled}) {
+    ScanOptions o;
+    o.order = order;
+    o.block_size = 3;
+    o.window = 2;
+    o.batch_size = 4;
+    o.seed = 9;
+    o.epoch = 4;
+    std::unique_ptr<Scan> full;
+    ASSERT_OK(Scan::Open(store_, Split::kValidation, o, &full));
+    ASSERT_EQ(kValidation, full->size());
+    const std::vector<uint64_t> all = Drain(full.get());
+    ASSERT_EQ(kValidation, all.size());
+    EXPECT_EQ((ScanPosition{4, kValidation}), full->position());
+
+    ScanOptions other_epoch = o;
+    other_epoch.epoch = 0;  // Resume takes the epoch from the position
+    for (uint64_t offset = 0; offset <= kValidation; ++offset) {
+      ScanPosition parsed;
+      ASSERT_OK(ScanPosition::Parse(ScanPosition{4, offset}.Serialize(), &parsed));
+      std::unique_ptr<Scan> scan;
+      ASSERT_OK(Scan::Resume(store_, Split::kValidation, other_epoch, parsed, &scan));
+      EXPECT_EQ(parsed, scan->position());
+      EXPECT_EQ(std::vector<uint64_t>(all.begin() + offset, all.end()), Drain(scan.get()))
+          << "offset " << offset;
+    }
+    std::unique_ptr<Scan> scan;
+    EXPECT_TRUE(Scan::Resume(store_, Split::kValidation, o, ScanPosition{4, kValidation + 1},
+                             &scan)
+                    .IsInvalidArgument());
+  }
+}
+
+TEST_F(ScanTest, PositionRoundTripsAndGarbageIsRejected) {
+  for (ScanPosition p : {ScanPosition{0, 0}, ScanPosition{3, 17},
+                         ScanPosition{UINT64_MAX, UINT64_MAX}}) {
+    ScanPosition back{1, 1};
+    ASSERT_OK(ScanPosition::Parse(p.Serialize(), &back));
+    EXPECT_EQ(p, back);
+  }
+  for (const char* bad : {"", "scan1:", "scan1:1", "scan1:1:", "scan1::2", "scan1:1:2:3",
+                          "scan1:-1:2", "scan1:+1:2", "scan1:1:2 ", "scan2:1:2", "1:2",
+                          "scan1:18446744073709551616:0", "scan1:0x1:2", "garbage"}) {
+    ScanPosition p{5, 6};
+    EXPECT_TRUE(ScanPosition::Parse(bad, &p).IsInvalidArgument()) << bad;
+    EXPECT_EQ((ScanPosition{5, 6}), p) << bad;
+  }
+}
+
+TEST_F(ScanTest, InvalidOptionsAreRejected) {
+  auto open = [](ScanOptions o) {
+    std::unique_ptr<Scan> scan;
+    return Scan::Open(store_, Split::kTrain, o, &scan);
+  };
+  ScanOptions o;
+  o.num_shards = 0;
+  o.shard_index = 0;
+  EXPECT_TRUE(open(o).IsInvalidArgument());
+  o = ScanOptions();
+  o.num_shards = 3;
+  o.shard_index = 3;
+  EXPECT_TRUE(open(o).IsInvalidArgument());
+  o = ScanOptions();
+  o.batch_size = 0;
+  EXPECT_TRUE(open(o).IsInvalidArgument());
+  o = ScanOptions();
+  o.block_size = 0;
+  EXPECT_TRUE(open(o).IsInvalidArgument());
+  o = ScanOptions();
+  o.window = 0;
+  EXPECT_TRUE(open(o).IsInvalidArgument());
+  std::unique_ptr<Scan> scan;
+  EXPECT_TRUE(Scan::Open(nullptr, Split::kTrain, ScanOptions(), &scan).IsInvalidArgument());
+}
+
+TEST_F(ScanTest, AnEmptySplitScansNothing) {
+  for (uint32_t num_shards : {1u, 4u}) {
+    ScanOptions o;
+    o.num_shards = num_shards;
+    o.shard_index = num_shards - 1;
+    std::unique_ptr<Scan> scan;
+    ASSERT_OK(Scan::Open(store_, Split::kTest, o, &scan));
+    EXPECT_EQ(0u, scan->size());
+    std::vector<ExampleView> batch(1);
+    ASSERT_OK(scan->Next(&batch, nullptr));
+    EXPECT_TRUE(batch.empty());
+  }
+}
+
+}  // namespace
+}  // namespace oiv4kv
