@@ -27,7 +27,13 @@ namespace {
 
 using testing::TempDir;
 
-void AppendLine(const std::string& path, const std::string& line);
+void AppendLine(const std::string& path, const std::string& line) {
+  std::ofstream(path, std::ios::app) << line << "\n";
+}
+
+void WriteFile(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary) << bytes;
+}
 
 SynthOptions SmallDownload(size_t images, bool awkward) {
   SynthOptions o;
@@ -99,6 +105,25 @@ class ConvertTest : public ::testing::Test {
   }
   std::string source() const { return dir_.Sub("download"); }
 
+  // Every stored example carries the labels of the download's own files,
+  // and some of them differ from TFDS's numbering (else the check is moot).
+  void ExpectDownloadOrder(const std::string& path) {
+    std::unique_ptr<Store> store;
+    ASSERT_OK(Store::Open(path, StoreOptions(), &store));
+    EXPECT_EQ(LabelOrder::kDownload, store->label_order());
+    size_t differing = 0;
+    for (const SynthImage& img : record_.images) {
+      ExampleView view;
+      if (!store->Get(img.split, img.image_id, &view).ok()) continue;
+      const ExampleData& e = record_.expected_download.at({img.split, img.image_id});
+      testing::ExpectSameExample(e, view);
+      differing +=
+          e.bobjects.label != record_.expected_tfds.at({img.split, img.image_id}).bobjects.label;
+    }
+    EXPECT_GT(differing, 0u) << "the generated download should number some boxable labels "
+                                "differently from TFDS, as the real one does";
+  }
+
   TempDir dir_;
   SynthRecord record_;
 };
@@ -166,19 +191,7 @@ TEST_F(ConvertTest, DownloadOrderWithoutLabelLists) {
   r.label_lists.clear();
   ConvertSummary summary;
   ASSERT_OK(Convert(r, nullptr, &summary));
-  std::unique_ptr<Store> store;
-  ASSERT_OK(Store::Open(dir_.Sub("store"), StoreOptions(), &store));
-  EXPECT_EQ(LabelOrder::kDownload, store->label_order());
-  size_t differing = 0;
-  for (const SynthImage& img : record_.images) {
-    ExampleView view;
-    if (!store->Get(img.split, img.image_id, &view).ok()) continue;
-    const ExampleData& e = record_.expected_download.at({img.split, img.image_id});
-    testing::ExpectSameExample(e, view);
-    differing += e.bobjects.label != record_.expected_tfds.at({img.split, img.image_id}).bobjects.label;
-  }
-  EXPECT_GT(differing, 0u) << "the generated download should number some boxable labels "
-                              "differently from TFDS, as the real one does";
+  ExpectDownloadOrder(dir_.Sub("store"));
 }
 
 TEST_F(ConvertTest, ResumingWithOtherLabelListsRenumbersStagedRows) {
@@ -192,18 +205,7 @@ TEST_F(ConvertTest, ResumingWithOtherLabelListsRenumbersStagedRows) {
   r.label_lists.clear();
   r.skip_bad_inputs = true;
   ASSERT_OK(Convert(r, nullptr, &summary));
-  std::unique_ptr<Store> store;
-  ASSERT_OK(Store::Open(dir_.Sub("store"), StoreOptions(), &store));
-  EXPECT_EQ(LabelOrder::kDownload, store->label_order());
-  size_t differing = 0;
-  for (const SynthImage& img : record_.images) {
-    ExampleView view;
-    if (!store->Get(img.split, img.image_id, &view).ok()) continue;
-    const ExampleData& e = record_.expected_download.at({img.split, img.image_id});
-    testing::ExpectSameExample(e, view);
-    differing += e.bobjects.label != record_.expected_tfds.at({img.split, img.image_id}).bobjects.label;
-  }
-  EXPECT_GT(differing, 0u) << "no example tells the two orders apart";
+  ExpectDownloadOrder(dir_.Sub("store"));
 }
 
 TEST_F(ConvertTest, ResizedConfigsHaveOpenCvDimensions) {
@@ -422,14 +424,6 @@ struct BadInput {
 };
 
 void PrintTo(const BadInput& bad, std::ostream* os) { *os << bad.name; }
-
-void AppendLine(const std::string& path, const std::string& line) {
-  std::ofstream(path, std::ios::app) << line << "\n";
-}
-
-void WriteFile(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary) << bytes;
-}
 
 // A JPEG whose SOF claims 60000x60000: the smallest header TurboJPEG parses.
 std::string HugeJpegHeader() {
