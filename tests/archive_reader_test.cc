@@ -91,6 +91,37 @@ TEST(ArchiveReader, ReadsTarGzAndTarMembersInOrder) {
   }
 }
 
+TEST(ArchiveReader, SkipPassesOverMembersInTarsAndFolders) {
+  TempDir dir;
+  const std::string tar = dir.Sub("train_0.tar.gz");
+  WriteTar(tar, kEntries, true);
+  std::filesystem::create_directories(dir.Sub("train_9"));
+  for (const char* name : {"9000000000000001.jpg", "9000000000000002.jpg", "9000000000000003.jpg"}) {
+    std::ofstream(dir.Sub(std::string("train_9/") + name)) << name;
+  }
+  struct Case {
+    std::string path;
+    int skip;
+    std::string next_name;
+  };
+  for (const Case& c : {Case{tar, 3, kEntries[3].name},
+                        Case{dir.Sub("train_9"), 2, "train_9/9000000000000003.jpg"}}) {
+    std::unique_ptr<ArchiveReader> reader;
+    ASSERT_OK(ArchiveReader::Open(c.path, 4096, &reader));
+    bool eof = false;
+    for (int i = 0; i < c.skip; ++i) {
+      ASSERT_OK(reader->Skip(&eof));
+      ASSERT_FALSE(eof);
+    }
+    ArchiveMember m;
+    ASSERT_OK(reader->Next(&m, &eof));
+    ASSERT_FALSE(eof);
+    EXPECT_EQ(c.next_name, m.name) << c.path;
+    EXPECT_FALSE(m.bytes.empty());
+    while (!eof) ASSERT_TRUE(reader->Skip(&eof).ok());
+  }
+}
+
 TEST(ArchiveReader, TruncatedArchiveIsCorruptionAfterTheGoodMembers) {
   TempDir dir;
   const std::string path = dir.Sub("test.tar.gz");

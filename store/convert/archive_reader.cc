@@ -63,6 +63,15 @@ class TarReader : public ArchiveReader {
     return Status::OK();
   }
 
+  // libarchive skips the unread data of a member when it reads the next header.
+  Status Skip(bool* eof) override {
+    archive_entry* entry = nullptr;
+    const int r = archive_read_next_header(a_, &entry);
+    *eof = r == ARCHIVE_EOF;
+    if (*eof || r >= ARCHIVE_WARN) return Status::OK();
+    return Error("reading the next member header");
+  }
+
   uint64_t bytes_consumed() const override {
     return static_cast<uint64_t>(std::max<la_int64_t>(0, archive_filter_bytes(a_, -1)));
   }
@@ -134,6 +143,15 @@ class FolderReader : public ArchiveReader {
       return Status::IOError(e.file.string() + ": read failed");
     }
     consumed_ += size;
+    return Status::OK();
+  }
+
+  Status Skip(bool* eof) override {
+    *eof = next_ == entries_.size();
+    if (*eof) return Status::OK();
+    const Entry& e = entries_[next_++];
+    std::error_code ec;
+    if (e.regular) consumed_ += fs::file_size(e.file, ec);
     return Status::OK();
   }
 

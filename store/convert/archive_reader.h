@@ -33,6 +33,10 @@ class ArchiveReader {
   // this point.
   virtual Status Next(ArchiveMember* member, bool* eof) = 0;
 
+  // Passes over the next member without reading its data (a resumed
+  // conversion skips what it committed before); *eof = true at the end.
+  virtual Status Skip(bool* eof) = 0;
+
   // Bytes of the archive consumed so far and in all, for progress and ETA.
   virtual uint64_t bytes_consumed() const = 0;
   virtual uint64_t total_bytes() const = 0;
