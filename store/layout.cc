@@ -51,7 +51,11 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Family family,
       cf.compression = tuning.annotation_compression;
       cf.bottommost_compression = tuning.annotation_compression;
       t.block_size = tuning.annotation_block_bytes;
-      t.block_cache = cache;
+      if (cache) {
+        t.block_cache = cache;
+      } else {
+        t.no_block_cache = true;
+      }
       break;
     case Family::kImagesOriginal:
     case Family::kImages300k:
@@ -149,8 +153,10 @@ rocksdb::DBOptions ReaderDbOptions(const StoreOptions&) {
 }
 
 std::vector<rocksdb::ColumnFamilyDescriptor> ReaderFamilies(
-    const StoreOptions& options, const LayoutTuning& tuning) {
-  auto annotation_cache = rocksdb::NewLRUCache(options.annotation_cache_bytes);
+    const LayoutTuning& tuning) {
+  // Annotations are uncompressed and read from the mmap (or through the
+  // store's index): a cache would only hold a second copy.
+  std::shared_ptr<rocksdb::Cache> annotation_cache;
   auto image_cache = tuning.image_block_cache
                          ? rocksdb::NewLRUCache(size_t{1} << 30)
                          : nullptr;

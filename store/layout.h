@@ -33,7 +33,7 @@ Family ImagesFamily(Config config);
 // What benchmarks vary; production code uses the defaults.
 struct LayoutTuning {
   // Annotations family, at write time.
-  rocksdb::CompressionType annotation_compression = rocksdb::kZSTD;
+  rocksdb::CompressionType annotation_compression = rocksdb::kNoCompression;
   size_t annotation_block_bytes = 4 << 10;
   // Image families, at read time: true reads through a block cache instead
   // of straight from the mmap'ed files.
@@ -48,7 +48,7 @@ std::vector<rocksdb::ColumnFamilyDescriptor> WriterFamilies(
 // Options for a read-only open.
 rocksdb::DBOptions ReaderDbOptions(const StoreOptions& options);
 std::vector<rocksdb::ColumnFamilyDescriptor> ReaderFamilies(
-    const StoreOptions& options, const LayoutTuning& tuning);
+    const LayoutTuning& tuning);
 
 // Column family handles of an open DB, destroyed before it closes.
 struct OpenDb {

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "oiv4kv/version.h"
+#include "store/annotation_index.h"
 #include "store/keys.h"
 #include "store/layout.h"
 #include "store/records.h"
@@ -16,6 +17,8 @@ struct Store::Rep {
   StoreOptions options;
   rocksdb::ReadOptions read_options;
   std::array<std::vector<uint64_t>, kNumSplits> ids;
+  std::array<IdLookup, kNumSplits> lookup;
+  std::unique_ptr<AnnotationIndex> index;  // null: annotations read by Get
   std::array<Vocabulary, kNumVocabKinds> vocab;
 };
 
@@ -32,6 +35,20 @@ std::unique_ptr<internal::PinnedValue> NewPin() {
   return std::make_unique<internal::PinnedValue>();
 }
 
+// The index pins blocks as stored; a compressed table would be pinned as
+// decompressed heap copies (the whole family in private memory), so such a
+// store is read through Get instead.
+bool AnnotationsUncompressed(const OpenDb& db) {
+  rocksdb::TablePropertiesCollection tables;
+  if (!db.db->GetPropertiesOfAllTables(db.family(Family::kAnnotations), &tables).ok()) {
+    return false;
+  }
+  for (const auto& [file, props] : tables) {
+    if (props->compression_name != "NoCompression") return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 Status OpenStoreTuned(const std::string& path, const StoreOptions& options,
@@ -44,7 +61,7 @@ Status OpenStoreTuned(const std::string& path, const StoreOptions& options,
   rep->options = options;
   rep->read_options.verify_checksums = options.verify_checksums;
   OIV4KV_RETURN_IF_ERROR(OpenRocksDb(path, ReaderDbOptions(options),
-                                     ReaderFamilies(options, tuning),
+                                     ReaderFamilies(tuning),
                                      /*read_only=*/true, &rep->db));
   std::string value;
   Manifest manifest;
@@ -91,6 +108,15 @@ Status OpenStoreTuned(const std::string& path, const StoreOptions& options,
                                 std::to_string(*count));
     }
   }
+  for (int s = 0; s < kNumSplits; ++s) rep->lookup[s] = IdLookup(rep->ids[s]);
+  if (options.index_annotations && manifest.annotations_complete &&
+      AnnotationsUncompressed(rep->db)) {
+    OIV4KV_RETURN_IF_ERROR(AnnotationIndex::Build(rep->db.db.get(),
+                                                  rep->db.family(Family::kAnnotations),
+                                                  rep->ids, options.verify_checksums,
+                                                  &rep->index)
+                               .WithContext(path));
+  }
   store->reset(new Store(path, std::move(rep)));
   (*store)->manifest_ = std::move(manifest);
   return Status::OK();
@@ -123,6 +149,14 @@ Status Store::CheckConfig(Config config) const {
 }
 
 Status Store::Get(Split split, uint64_t image_id, ExampleView* out) const {
+  if (rep_->index) {
+    uint64_t index;
+    if (!rep_->lookup[static_cast<int>(split)].Find(image_id, &index)) {
+      return Status::NotFound("example " + ExampleName(split, image_id) + ": not in the store");
+    }
+    return ViewFactory::MakeExample(nullptr, rep_->index->Record(split, index), split, image_id,
+                                    rep_->options.verify_records, out);
+  }
   const Key key = EncodeKey(split, image_id);
   auto pin = NewPin();
   rocksdb::Status s = rep_->db.db->Get(rep_->read_options,
@@ -135,7 +169,12 @@ Status Store::Get(Split split, uint64_t image_id, ExampleView* out) const {
 
 Status Store::At(Split split, uint64_t index, ExampleView* out) const {
   OIV4KV_RETURN_IF_ERROR(CheckIndex(split, index));
-  return Get(split, rep_->ids[static_cast<int>(split)][index], out);
+  const uint64_t image_id = rep_->ids[static_cast<int>(split)][index];
+  if (rep_->index) {
+    return ViewFactory::MakeExample(nullptr, rep_->index->Record(split, index), split, image_id,
+                                    rep_->options.verify_records, out);
+  }
+  return Get(split, image_id, out);
 }
 
 Status Store::GetImage(Config config, Split split, uint64_t image_id,
@@ -191,10 +230,46 @@ void MultiGetPinned(const OpenDb& db, const rocksdb::ReadOptions& read_options,
 
 }  // namespace
 
+void Store::ViewsFromIndex(Split split, std::span<const uint64_t> positions,
+                           std::vector<ExampleView>* out, std::vector<Status>* statuses) const {
+  // Prefetch records a few entries ahead so that their cache misses overlap
+  // the verification of the current one: random batches then read at about
+  // the speed of key-order ones.
+  constexpr size_t kAhead = 4;
+  const AnnotationIndex& index = *rep_->index;
+  const std::span<const uint64_t> ids = ImageIds(split);
+  auto prefetch = [&](size_t i) {
+    if (i >= positions.size() || positions[i] == kNoPosition) return;
+    const std::span<const uint8_t> r = index.Record(split, positions[i]);
+    for (size_t at = 0; at < r.size(); at += 64) __builtin_prefetch(r.data() + at);
+  };
+  for (size_t i = 0; i < kAhead; ++i) prefetch(i);
+  for (size_t i = 0; i < positions.size(); ++i) {
+    prefetch(i + kAhead);
+    if (positions[i] == kNoPosition) continue;
+    (*statuses)[i] = ViewFactory::MakeExample(nullptr, index.Record(split, positions[i]), split,
+                                              ids[positions[i]], rep_->options.verify_records,
+                                              &(*out)[i]);
+  }
+}
+
 void Store::MultiGet(Split split, std::span<const uint64_t> image_ids,
                      std::vector<ExampleView>* out, std::vector<Status>* statuses) const {
   out->clear();
   out->resize(image_ids.size());
+  if (rep_->index) {
+    statuses->assign(image_ids.size(), Status::OK());
+    std::vector<uint64_t> positions(image_ids.size());
+    for (size_t i = 0; i < image_ids.size(); ++i) {
+      if (!rep_->lookup[static_cast<int>(split)].Find(image_ids[i], &positions[i])) {
+        positions[i] = kNoPosition;
+        (*statuses)[i] = Status::NotFound("example " + ExampleName(split, image_ids[i]) +
+                                          ": not in the store");
+      }
+    }
+    ViewsFromIndex(split, positions, out, statuses);
+    return;
+  }
   const bool verify = rep_->options.verify_records;
   MultiGetPinned(rep_->db, rep_->read_options, Family::kAnnotations, split, image_ids,
                  statuses, [&](size_t i, std::unique_ptr<internal::PinnedValue> pin) {
@@ -205,6 +280,18 @@ void Store::MultiGet(Split split, std::span<const uint64_t> image_ids,
 
 void Store::MultiAt(Split split, std::span<const uint64_t> indices,
                     std::vector<ExampleView>* out, std::vector<Status>* statuses) const {
+  if (rep_->index) {
+    out->clear();
+    out->resize(indices.size());
+    statuses->assign(indices.size(), Status::OK());
+    std::vector<uint64_t> positions(indices.begin(), indices.end());
+    for (size_t i = 0; i < indices.size(); ++i) {
+      (*statuses)[i] = CheckIndex(split, indices[i]);
+      if (!(*statuses)[i].ok()) positions[i] = kNoPosition;
+    }
+    ViewsFromIndex(split, positions, out, statuses);
+    return;
+  }
   // Out-of-range indices get their own status; the rest go in one MultiGet.
   std::vector<uint64_t> ids;
   std::vector<size_t> where;

@@ -12,20 +12,27 @@
 namespace oiv4kv {
 
 namespace internal {
-// The bytes a view points into: the pinned value, plus an aligned copy of a
-// record whose pinned address is not 8-byte aligned. Heap-allocated so that
-// moving a view never moves the bytes.
+// What a view owns of its bytes: a pinned RocksDB value and/or an aligned
+// copy of a record whose address is not 8-byte aligned. Heap-allocated so
+// that moving a view never moves the bytes.
 struct PinnedValue {
   rocksdb::PinnableSlice slice;
   std::unique_ptr<uint64_t[]> aligned;
-  size_t aligned_size = 0;
 };
 }  // namespace internal
 
 struct ViewFactory {
-  // Takes ownership of `pin` and points `out` at the example in it.
-  static Status MakeExample(std::unique_ptr<internal::PinnedValue> pin, Split split,
+  // Points `out` at the example record `value`, which lives in `pin` (taken
+  // over) or, for a null `pin`, in memory that outlives the view.
+  static Status MakeExample(std::unique_ptr<internal::PinnedValue> pin,
+                            std::span<const uint8_t> value, Split split,
                             uint64_t image_id, bool verify, ExampleView* out);
+  static Status MakeExample(std::unique_ptr<internal::PinnedValue> pin, Split split,
+                            uint64_t image_id, bool verify, ExampleView* out) {
+    const std::span<const uint8_t> value(
+        reinterpret_cast<const uint8_t*>(pin->slice.data()), pin->slice.size());
+    return MakeExample(std::move(pin), value, split, image_id, verify, out);
+  }
   static Status MakeImage(std::unique_ptr<internal::PinnedValue> pin, Config config,
                           Split split, uint64_t image_id, ImageView* out);
 };

@@ -50,31 +50,28 @@ BoxesView ExampleView::bobjects() const {
           Span(b->is_depiction()), Span(b->is_inside())};
 }
 
-std::span<const uint8_t> ExampleView::record() const {
-  if (pin_ == nullptr) return {};
-  if (pin_->aligned) {
-    return {reinterpret_cast<const uint8_t*>(pin_->aligned.get()), pin_->aligned_size};
-  }
-  return {reinterpret_cast<const uint8_t*>(pin_->slice.data()), pin_->slice.size()};
-}
+std::span<const uint8_t> ExampleView::record() const { return bytes_; }
 
 ImageView::ImageView() = default;
 ImageView::~ImageView() = default;
 ImageView::ImageView(ImageView&&) noexcept = default;
 ImageView& ImageView::operator=(ImageView&&) noexcept = default;
 
-Status ViewFactory::MakeExample(std::unique_ptr<internal::PinnedValue> pin, Split split,
+Status ViewFactory::MakeExample(std::unique_ptr<internal::PinnedValue> pin,
+                                std::span<const uint8_t> value, Split split,
                                 uint64_t image_id, bool verify, ExampleView* out) {
-  const rocksdb::PinnableSlice& v = pin->slice;
-  if (!IsAligned(v.data())) {
-    pin->aligned.reset(new uint64_t[(v.size() + 7) / 8]);
-    std::memcpy(pin->aligned.get(), v.data(), v.size());
-    pin->aligned_size = v.size();
-  }
   ExampleView view;
+  if (IsAligned(value.data())) {
+    view.bytes_ = value;
+  } else {
+    if (pin == nullptr) pin = std::make_unique<internal::PinnedValue>();
+    pin->aligned.reset(new uint64_t[(value.size() + 7) / 8]);
+    std::memcpy(pin->aligned.get(), value.data(), value.size());
+    view.bytes_ = {reinterpret_cast<const uint8_t*>(pin->aligned.get()), value.size()};
+  }
   view.pin_ = std::move(pin);
   const fb::Example* root = nullptr;
-  Status s = ParseExample(view.record(), verify, &root);
+  Status s = ParseExample(view.bytes_, verify, &root);
   if (!s.ok()) return s.WithContext(ExampleName(split, image_id));
   view.record_ = root;
   view.split_ = split;

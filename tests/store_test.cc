@@ -5,6 +5,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fstream>
+
 #include "oiv4kv/version.h"
 #include "store/keys.h"
 #include "store/layout.h"
@@ -18,11 +20,18 @@ using testing::SampleSpec;
 using testing::SampleStore;
 using testing::TempDir;
 
-class StoreTest : public ::testing::Test {
+// Every read test runs twice: through the annotation index (the default)
+// and through RocksDB Gets.
+class StoreTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     ASSERT_OK(testing::WriteSampleStore(dir_.Sub("store"), SampleSpec(), &sample_));
-    ASSERT_OK(Store::Open(sample_.path, StoreOptions(), &store_));
+    ASSERT_OK(Store::Open(sample_.path, Options(), &store_));
+  }
+  static StoreOptions Options() {
+    StoreOptions options;
+    options.index_annotations = GetParam();
+    return options;
   }
 
   TempDir dir_;
@@ -30,7 +39,7 @@ class StoreTest : public ::testing::Test {
   std::unique_ptr<Store> store_;
 };
 
-TEST_F(StoreTest, GetReturnsEveryFeatureAsWritten) {
+TEST_P(StoreTest, GetReturnsEveryFeatureAsWritten) {
   for (const auto& [key, expected] : sample_.examples) {
     ExampleView view;
     ASSERT_OK(store_->Get(key.first, key.second, &view));
@@ -38,7 +47,7 @@ TEST_F(StoreTest, GetReturnsEveryFeatureAsWritten) {
   }
 }
 
-TEST_F(StoreTest, CountsAndIndexMatchTheWrittenIds) {
+TEST_P(StoreTest, CountsAndIndexMatchTheWrittenIds) {
   const SampleSpec spec;
   for (Split split : kAllSplits) {
     const std::vector<uint64_t> ids = sample_.Ids(split);
@@ -49,7 +58,7 @@ TEST_F(StoreTest, CountsAndIndexMatchTheWrittenIds) {
   }
 }
 
-TEST_F(StoreTest, AtOverAWholeSplitEqualsGetById) {
+TEST_P(StoreTest, AtOverAWholeSplitEqualsGetById) {
   for (Split split : kAllSplits) {
     const std::vector<uint64_t> ids = sample_.Ids(split);
     for (size_t i = 0; i < ids.size(); ++i) {
@@ -66,7 +75,7 @@ TEST_F(StoreTest, AtOverAWholeSplitEqualsGetById) {
   }
 }
 
-TEST_F(StoreTest, ImagesRoundTripZeroCopy) {
+TEST_P(StoreTest, ImagesRoundTripZeroCopy) {
   for (const auto& [key, expected] : sample_.images) {
     const auto& [config, split, id] = key;
     ImageView view;
@@ -84,7 +93,7 @@ TEST_F(StoreTest, ImagesRoundTripZeroCopy) {
   EXPECT_EQ(sample_.Ids(Split::kTest)[0], first.image_id());
 }
 
-TEST_F(StoreTest, ViewsStayValidWhenMoved) {
+TEST_P(StoreTest, ViewsStayValidWhenMoved) {
   const auto& [key, expected] = *sample_.examples.begin();
   std::vector<ExampleView> views;
   for (int i = 0; i < 20; ++i) {  // vector growth moves the views
@@ -95,7 +104,7 @@ TEST_F(StoreTest, ViewsStayValidWhenMoved) {
   for (const ExampleView& v : views) testing::ExpectSameExample(expected, v);
 }
 
-TEST_F(StoreTest, MultiGetAnswersEachKeyLikeGet) {
+TEST_P(StoreTest, MultiGetAnswersEachKeyLikeGet) {
   std::vector<uint64_t> ids = sample_.Ids(Split::kTrain);
   ids.insert(ids.begin() + 3, 12345);  // absent
   std::vector<ExampleView> views;
@@ -135,7 +144,7 @@ TEST_F(StoreTest, MultiGetAnswersEachKeyLikeGet) {
   for (const Status& s : statuses) EXPECT_TRUE(s.IsNotSupported());
 }
 
-TEST_F(StoreTest, AbsentKeysAndConfigs) {
+TEST_P(StoreTest, AbsentKeysAndConfigs) {
   ExampleView view;
   const Status s = store_->Get(Split::kTrain, 0x0123456789abcdefULL, &view);
   EXPECT_TRUE(s.IsNotFound()) << s.ToString();
@@ -149,7 +158,7 @@ TEST_F(StoreTest, AbsentKeysAndConfigs) {
   EXPECT_EQ(std::vector<Config>{Config::kOriginal}, store_->Configs());
 }
 
-TEST_F(StoreTest, VocabulariesAndLabelNames) {
+TEST_P(StoreTest, VocabulariesAndLabelNames) {
   const Vocabulary& all = store_->vocabulary(VocabKind::kAll);
   ASSERT_EQ(sample_.vocab.all.size(), all.size());
   EXPECT_EQ(19'995u, all.size());
@@ -175,11 +184,11 @@ TEST_F(StoreTest, VocabulariesAndLabelNames) {
   EXPECT_EQ(LabelOrder::kTfds, store_->label_order());
 }
 
-TEST_F(StoreTest, ReadsComeFromTableFilesNotTheLog) {
+TEST_P(StoreTest, ReadsComeFromTableFilesNotTheLog) {
   // After commit, a reader must find everything in SST files (the pinned,
   // unaligned path), with nothing replayed into a memtable from the WAL.
   rocksdb::DBOptions options;
-  auto descriptors = ReaderFamilies(StoreOptions(), LayoutTuning());
+  auto descriptors = ReaderFamilies(LayoutTuning());
   OpenDb db;
   ASSERT_OK(OpenRocksDb(sample_.path, ReaderDbOptions(StoreOptions()), descriptors, true, &db));
   for (Family f : {Family::kAnnotations, Family::kImagesOriginal, Family::kMeta}) {
@@ -199,7 +208,7 @@ TEST_F(StoreTest, ReadsComeFromTableFilesNotTheLog) {
   EXPECT_EQ(1, levels_with_files);
 }
 
-TEST_F(StoreTest, ColumnFamilyBytesCoverTheData) {
+TEST_P(StoreTest, ColumnFamilyBytesCoverTheData) {
   const auto bytes = store_->ColumnFamilyBytes();
   size_t image_bytes = 0;
   for (const auto& [key, img] : sample_.images) image_bytes += img.bytes.size();
@@ -220,7 +229,7 @@ void Overwrite(const std::string& path, Family family, std::string_view key,
   ASSERT_TRUE(db.db->Flush(rocksdb::FlushOptions(), db.family(family)).ok());
 }
 
-TEST_F(StoreTest, CorruptRecordsAreCorruptionNotCrashes) {
+TEST_P(StoreTest, CorruptRecordsAreCorruptionNotCrashes) {
   const uint64_t garbage_id = sample_.Ids(Split::kTrain)[0];
   const uint64_t flipped_id = sample_.Ids(Split::kTrain)[1];
   const uint64_t image_id = sample_.Ids(Split::kTrain)[2];
@@ -239,7 +248,7 @@ TEST_F(StoreTest, CorruptRecordsAreCorruptionNotCrashes) {
   Overwrite(sample_.path, Family::kImagesOriginal,
             KeyView(EncodeKey(Split::kTrain, image_id)), "\xff\xd8 not an image value");
 
-  ASSERT_OK(Store::Open(sample_.path, StoreOptions(), &store_));
+  ASSERT_OK(Store::Open(sample_.path, Options(), &store_));
   ExampleView view;
   Status s = store_->Get(Split::kTrain, garbage_id, &view);
   EXPECT_TRUE(s.IsCorruption()) << s.ToString();
@@ -252,6 +261,57 @@ TEST_F(StoreTest, CorruptRecordsAreCorruptionNotCrashes) {
   // The rest of the store still reads.
   ASSERT_OK(store_->Get(Split::kTrain, sample_.Ids(Split::kTrain)[3], &view));
 }
+
+// Flips one byte inside the first data block of the annotations table.
+void FlipAnnotationTableByte(const std::string& path) {
+  std::string file;
+  {
+    OpenDb db;
+    ASSERT_OK(OpenRocksDb(path, ReaderDbOptions(StoreOptions()), ReaderFamilies(LayoutTuning()),
+                          true, &db));
+    rocksdb::ColumnFamilyMetaData meta;
+    db.db->GetColumnFamilyMetaData(db.family(Family::kAnnotations), &meta);
+    ASSERT_EQ(1u, meta.file_count);
+    file = meta.levels.back().files.at(0).db_path + meta.levels.back().files.at(0).name;
+  }
+  std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+  ASSERT_TRUE(f.good()) << file;
+  f.seekg(100);
+  char c = 0;
+  f.read(&c, 1);
+  c ^= 0x10;
+  f.seekp(100);
+  f.write(&c, 1);
+}
+
+TEST_P(StoreTest, AFlippedByteOnDiskIsCaught) {
+  store_.reset();
+  FlipAnnotationTableByte(sample_.path);
+  Status s = Store::Open(sample_.path, Options(), &store_);
+  if (GetParam()) {
+    // The index reads every block at open and checks its checksum.
+    EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+    EXPECT_NE(std::string::npos, s.message().find("checksum")) << s.message();
+    return;
+  }
+  // Without the index the block is found bad when a Get reads it.
+  ASSERT_OK(s);
+  int corrupt = 0;
+  for (Split split : kAllSplits) {
+    for (uint64_t i = 0; i < store_->NumExamples(split); ++i) {
+      ExampleView view;
+      s = store_->At(split, i, &view);
+      if (s.IsCorruption()) ++corrupt;
+      EXPECT_TRUE(s.ok() || s.IsCorruption()) << s.ToString();
+    }
+  }
+  EXPECT_GT(corrupt, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(ReadPath, StoreTest, ::testing::Bool(),
+                         [](const auto& info) {
+                           return info.param ? "Indexed" : "RocksDbGet";
+                         });
 
 TEST(StoreOpen, RefusesWhatIsNotACompleteStore) {
   TempDir dir;
@@ -278,7 +338,7 @@ TEST(StoreOpen, RefusesAnotherSchemaVersion) {
   {
     OpenDb db;
     ASSERT_OK(OpenRocksDb(sample.path, ReaderDbOptions(StoreOptions()),
-                          ReaderFamilies(StoreOptions(), LayoutTuning()), true, &db));
+                          ReaderFamilies(LayoutTuning()), true, &db));
     ASSERT_TRUE(db.db->Get(rocksdb::ReadOptions(), db.family(Family::kMeta), kManifestKey,
                            &value).ok());
   }
@@ -327,7 +387,7 @@ uint64_t ReadAllDigest(const Store& store) {
   return total;
 }
 
-TEST_F(StoreTest, TwoProcessesReadOneStoreAtOnce) {
+TEST_P(StoreTest, TwoProcessesReadOneStoreAtOnce) {
   uint64_t expected = 0;
   for (const auto& [key, e] : sample_.examples) expected += Digest(e);
   int fds[2];
@@ -339,7 +399,7 @@ TEST_F(StoreTest, TwoProcessesReadOneStoreAtOnce) {
     close(fds[0]);
     std::unique_ptr<Store> store;
     uint64_t digest = 0;
-    if (Store::Open(sample_.path, StoreOptions(), &store).ok()) {
+    if (Store::Open(sample_.path, Options(), &store).ok()) {
       for (int round = 0; round < 5; ++round) digest = ReadAllDigest(*store);
     }
     const ssize_t n = write(fds[1], &digest, sizeof(digest));

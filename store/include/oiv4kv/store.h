@@ -106,6 +106,11 @@ class Store {
   Store(std::string path, std::unique_ptr<Rep> rep);
 
   Status CheckIndex(Split split, uint64_t index) const;
+  // Views of the records at `positions` (kNoPosition: skipped, its status
+  // already set) through the annotation index. REQUIRES: the index exists.
+  static constexpr uint64_t kNoPosition = ~uint64_t{0};
+  void ViewsFromIndex(Split split, std::span<const uint64_t> positions,
+                      std::vector<ExampleView>* out, std::vector<Status>* statuses) const;
   Status CheckConfig(Config config) const;
 
   std::string path_;

@@ -1,8 +1,10 @@
 // Zero-copy views of stored records, returned by Store.
 //
-// A view owns the pinned RocksDB value its spans point into (the block-cache
-// entry, the mmap region, or RocksDB's own copy), so nothing is copied between
-// the store and the caller. Views are move-only; moving a view keeps every
+// A view points into the store's mmap'ed files (annotation records found by
+// the store's index, image values pinned by RocksDB), or owns RocksDB's pinned
+// value, so nothing is copied between the store and the caller; the one
+// exception is an annotation record whose address is not 8-byte aligned,
+// which FlatBuffers needs: the view owns an aligned copy of it. Views are move-only; moving a view keeps every
 // span valid because the pinned value does not move.
 //
 // REQUIRES: the Store outlives every view it returned.
@@ -80,8 +82,9 @@ class ExampleView {
   friend class Store;
   friend struct ViewFactory;
 
-  std::unique_ptr<internal::PinnedValue> pin_;
-  const void* record_ = nullptr;  // const fb::Example*
+  std::unique_ptr<internal::PinnedValue> pin_;  // null when bytes_ is in the store
+  std::span<const uint8_t> bytes_;               // the record, 8-aligned
+  const void* record_ = nullptr;                 // const fb::Example*
   Split split_ = Split::kTrain;
   uint64_t image_id_ = 0;
 };
