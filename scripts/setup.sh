@@ -8,17 +8,17 @@ packages=(
   librocksdb-dev            # the store
   libflatbuffers-dev flatbuffers-compiler   # records (flatc at build time)
   libturbojpeg0-dev libjpeg62-turbo-dev     # JPEG decode/encode (TurboJPEG + libjpeg API)
-  libpng-dev                # PNG files under .jpg names in synthetic downloads
   libzstd-dev zlib1g-dev
   libarchive-dev            # tar / tar.gz archives of the download
   libcli11-dev              # command line
   nlohmann-json3-dev        # JSON output of the command line
   libyuv-dev                # scaling and colour conversion
-  libpng-dev                # PNG files under .jpg names (store/image)
+  libpng-dev                # PNG files under .jpg names (store/image, synthetic downloads)
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev  # the OpenCV baseline in transcode_bench
   libgtest-dev libgmock-dev libbenchmark-dev  # tests and benchmarks
   liblmdb-dev               # the LMDB baseline in benchmarks
   time                      # /usr/bin/time: peak RSS of conversions in the demo
+  python3-matplotlib        # bench/report's chart (Debian's /usr/bin/python3)
 )
 
 sudo=""
