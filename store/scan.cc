@@ -2,7 +2,11 @@
 
 #include <algorithm>
 #include <charconv>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <numeric>
+#include <thread>
 #include <utility>
 
 #include "oiv4kv/store.h"
@@ -133,6 +137,75 @@ Status ScanPosition::Parse(std::string_view text, ScanPosition* out) {
   return Status::OK();
 }
 
+struct Scan::Batch {
+  Status status;
+  uint64_t count = 0;  // examples consumed from indices_
+  std::vector<ExampleView> examples;
+  std::vector<ImageView> images;
+};
+
+// Reads batches from `offset` on, in order, on its own thread, keeping at
+// most `depth` of them ready. It stops at the end of the shard or after the
+// first batch that failed (which it still hands over).
+class Scan::ReadAhead {
+ public:
+  ReadAhead(const Scan* scan, uint64_t offset, uint32_t depth)
+      : scan_(scan), next_offset_(offset), depth_(depth), thread_([this] { Run(); }) {}
+
+  ~ReadAhead() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+  // The next batch in order; false once the shard is done.
+  bool Pop(Batch* out) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return !ready_.empty() || finished_; });
+    if (ready_.empty()) return false;
+    *out = std::move(ready_.front());
+    ready_.pop_front();
+    cv_.notify_all();
+    return true;
+  }
+
+ private:
+  void Run() {
+    for (;;) {
+      uint64_t offset;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [this] { return stop_ || ready_.size() < depth_; });
+        if (stop_ || next_offset_ >= scan_->size()) break;
+        offset = next_offset_;
+      }
+      Batch batch = scan_->ReadBatch(offset);
+      const bool failed = !batch.status.ok();
+      std::lock_guard<std::mutex> lock(mu_);
+      next_offset_ += batch.count;
+      ready_.push_back(std::move(batch));
+      cv_.notify_all();
+      if (failed) break;
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    finished_ = true;
+    cv_.notify_all();
+  }
+
+  const Scan* scan_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Batch> ready_;
+  uint64_t next_offset_;
+  const uint32_t depth_;
+  bool stop_ = false;
+  bool finished_ = false;
+  std::thread thread_;  // last: starts once the members above exist
+};
+
 Scan::Scan(const Store* store, Split split, const ScanOptions& options,
            std::vector<uint64_t> indices)
     : store_(store),
@@ -140,6 +213,8 @@ Scan::Scan(const Store* store, Split split, const ScanOptions& options,
       options_(options),
       epoch_(options.epoch),
       indices_(std::move(indices)) {}
+
+Scan::~Scan() = default;
 
 Status Scan::Open(const Store* store, Split split, const ScanOptions& options,
                   std::unique_ptr<Scan>* out) {
@@ -176,26 +251,46 @@ Status Scan::Next(std::vector<ExampleView>* examples, std::vector<ImageView>* im
   if (options_.with_images && images == nullptr) {
     return Status::InvalidArgument("scan: with_images needs an images vector");
   }
-  const uint64_t count = std::min<uint64_t>(options_.batch_size, indices_.size() - offset_);
-  const std::span<const uint64_t> batch(indices_.data() + offset_, count);
-  std::vector<ExampleView> found;
-  store_->MultiAt(split_, batch, &found, &statuses_);
-  for (const Status& s : statuses_) {
-    if (!s.ok()) return s;
+  Batch batch;
+  if (offset_ >= indices_.size()) {
+    // The shard is done: nothing to read.
+  } else if (options_.prefetch_batches == 0) {
+    batch = ReadBatch(offset_);
+  } else {
+    if (read_ahead_ == nullptr) {
+      read_ahead_ = std::make_unique<ReadAhead>(this, offset_, options_.prefetch_batches);
+    }
+    if (!read_ahead_->Pop(&batch)) batch = Batch();
   }
-  std::vector<ImageView> found_images;
+  if (!batch.status.ok()) {
+    read_ahead_.reset();  // a retry reads from offset_ again
+    return batch.status;
+  }
+  *examples = std::move(batch.examples);
+  if (images != nullptr) *images = std::move(batch.images);
+  offset_ += batch.count;
+  return Status::OK();
+}
+
+Scan::Batch Scan::ReadBatch(uint64_t offset) const {
+  Batch batch;
+  batch.count = std::min<uint64_t>(options_.batch_size, indices_.size() - offset);
+  const std::span<const uint64_t> indices(indices_.data() + offset, batch.count);
+  std::vector<Status> statuses;
+  store_->MultiAt(split_, indices, &batch.examples, &statuses);
+  for (Status& s : statuses) {
+    if (!s.ok()) return {std::move(s), 0, {}, {}};
+  }
   if (options_.with_images) {
-    ids_.clear();
-    for (const ExampleView& ex : found) ids_.push_back(ex.image_id());
-    store_->MultiGetImages(options_.config, split_, ids_, &found_images, &statuses_);
-    for (const Status& s : statuses_) {
-      if (!s.ok()) return s;
+    std::vector<uint64_t> ids;
+    ids.reserve(batch.examples.size());
+    for (const ExampleView& ex : batch.examples) ids.push_back(ex.image_id());
+    store_->MultiGetImages(options_.config, split_, ids, &batch.images, &statuses);
+    for (Status& s : statuses) {
+      if (!s.ok()) return {std::move(s), 0, {}, {}};
     }
   }
-  *examples = std::move(found);
-  if (images != nullptr) *images = std::move(found_images);
-  offset_ += count;
-  return Status::OK();
+  return batch;
 }
 
 }  // namespace oiv4kv

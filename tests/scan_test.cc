@@ -270,16 +270,82 @@ TEST_F(ScanTest, WithImagesReturnsEachExamplesImage) {
 }
 
 TEST_F(ScanTest, StoreErrorsAreReturnedAndThePositionHolds) {
-  ScanOptions o;
-  o.with_images = true;
-  o.config = Config::kOriginal;  // the sample store holds only 300k
-  std::unique_ptr<Scan> scan;
-  ASSERT_OK(Scan::Open(store_, Split::kTrain, o, &scan));
-  std::vector<ExampleView> batch;
-  std::vector<ImageView> images;
-  EXPECT_TRUE(scan->Next(&batch, &images).IsNotSupported());
-  EXPECT_EQ(0u, scan->position().offset);
-  EXPECT_TRUE(scan->Next(&batch, nullptr).IsInvalidArgument());  // images needed
+  for (uint32_t prefetch : {0u, 2u}) {
+    ScanOptions o;
+    o.with_images = true;
+    o.config = Config::kOriginal;  // the sample store holds only 300k
+    o.prefetch_batches = prefetch;
+    std::unique_ptr<Scan> scan;
+    ASSERT_OK(Scan::Open(store_, Split::kTrain, o, &scan));
+    std::vector<ExampleView> batch;
+    std::vector<ImageView> images;
+    for (int attempt = 0; attempt < 2; ++attempt) {  // a retry reads it again
+      EXPECT_TRUE(scan->Next(&batch, &images).IsNotSupported()) << prefetch;
+      EXPECT_EQ(0u, scan->position().offset);
+    }
+    EXPECT_TRUE(scan->Next(&batch, nullptr).IsInvalidArgument());  // images needed
+  }
+}
+
+// Reading ahead changes when batches are read, never what Next returns: the
+// same ids in the same batches as reading inside Next, for every order and
+// several depths and batch sizes, with images.
+TEST_F(ScanTest, PrefetchReturnsWhatReadingInNextReturns) {
+  for (ScanOrder order : {ScanOrder::kSequential, ScanOrder::kShuffled,
+                          ScanOrder::kBlockShuffled}) {
+    for (uint32_t batch_size : {1u, 7u, 64u, 200u}) {
+      std::vector<std::vector<uint64_t>> reference;
+      for (uint32_t prefetch : {0u, 1u, 2u, 5u}) {
+        ScanOptions o;
+        o.order = order;
+        o.batch_size = batch_size;
+        o.block_size = 8;
+        o.seed = 3;
+        o.with_images = true;
+        o.prefetch_batches = prefetch;
+        std::unique_ptr<Scan> scan;
+        ASSERT_OK(Scan::Open(store_, Split::kTrain, o, &scan));
+        std::vector<std::vector<uint64_t>> batches;
+        std::vector<ExampleView> batch;
+        std::vector<ImageView> images;
+        for (;;) {
+          ASSERT_OK(scan->Next(&batch, &images));
+          if (batch.empty()) break;
+          batches.emplace_back();
+          for (size_t i = 0; i < batch.size(); ++i) {
+            ASSERT_EQ(batch[i].image_id(), images[i].image_id());
+            batches.back().push_back(batch[i].image_id());
+          }
+        }
+        if (prefetch == 0) {
+          reference = batches;
+          std::vector<uint64_t> ids;
+          for (uint64_t i : scan->indices()) ids.push_back(store_->ImageIds(Split::kTrain)[i]);
+          std::vector<uint64_t> flat;
+          for (const auto& b : batches) flat.insert(flat.end(), b.begin(), b.end());
+          EXPECT_EQ(ids, flat);
+        } else {
+          EXPECT_EQ(reference, batches) << "prefetch " << prefetch << " batch " << batch_size;
+        }
+      }
+    }
+  }
+}
+
+// A scan dropped mid-epoch stops its read-ahead thread (run under ASan).
+TEST_F(ScanTest, AScanDestroyedMidEpochStopsReadingAhead) {
+  for (int round = 0; round < 20; ++round) {
+    ScanOptions o;
+    o.batch_size = 5;
+    o.prefetch_batches = 3;
+    o.with_images = true;
+    std::unique_ptr<Scan> scan;
+    ASSERT_OK(Scan::Open(store_, Split::kTrain, o, &scan));
+    std::vector<ExampleView> batch;
+    std::vector<ImageView> images;
+    for (int i = 0; i < round % 4; ++i) ASSERT_OK(scan->Next(&batch, &images));
+    scan.reset();
+  }
 }
 
 TEST_F(ScanTest, ResumeFromEveryPositionYieldsTheRemainder) {

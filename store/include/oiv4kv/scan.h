@@ -8,7 +8,9 @@
 // library sees the same permutation.
 //
 // Thread safety: a Scan is not thread-safe; distinct Scans over one Store may
-// be used concurrently. REQUIRES: the Store outlives the Scan.
+// be used concurrently. With prefetch_batches > 0 a Scan owns one background
+// thread, joined when it is destroyed. REQUIRES: the Store outlives the Scan
+// and every view it returned.
 //
 // Example (rank r of w, worker k of K: shard r * K + k of w * K):
 //   oiv4kv::ScanOptions opts;
@@ -77,6 +79,11 @@ struct ScanOptions {
   // Examples per Next (one MultiAt). REQUIRES: > 0. Default: 64.
   uint32_t batch_size = 64;
 
+  // Batches read ahead on a background thread while the caller works on the
+  // current one, so that reads (page faults of a cold store) overlap the
+  // caller's work. 0 reads each batch inside Next. Default: 2.
+  uint32_t prefetch_batches = 2;
+
   // Also fetch each example's image of `config` in Next. Default: false.
   bool with_images = false;
   // Default: Config::k300k.
@@ -109,6 +116,7 @@ class Scan {
   static Status Resume(const Store* store, Split split, const ScanOptions& options,
                        const ScanPosition& position, std::unique_ptr<Scan>* out);
 
+  ~Scan();
   Scan(const Scan&) = delete;
   Scan& operator=(const Scan&) = delete;
 
@@ -118,7 +126,7 @@ class Scan {
   // their values until destroyed (oiv4kv/views.h). `images` may be null
   // unless with_images; otherwise it is cleared.
   // Any error of the store (naming the example) is returned and the position
-  // does not move, so Next may be retried.
+  // does not move, so Next may be retried (it reads the batch again).
   Status Next(std::vector<ExampleView>* examples, std::vector<ImageView>* images);
 
   // Where Next would continue.
@@ -130,8 +138,13 @@ class Scan {
   const std::vector<uint64_t>& indices() const { return indices_; }
 
  private:
+  struct Batch;
+  class ReadAhead;  // the prefetch thread and its queue (store/scan.cc)
+
   Scan(const Store* store, Split split, const ScanOptions& options,
        std::vector<uint64_t> indices);
+  // Reads the batch that starts at `offset` of indices_. Thread-safe.
+  Batch ReadBatch(uint64_t offset) const;
 
   const Store* store_;
   Split split_;
@@ -139,8 +152,7 @@ class Scan {
   uint64_t epoch_;
   uint64_t offset_ = 0;
   std::vector<uint64_t> indices_;
-  std::vector<uint64_t> ids_;     // scratch: image ids of a batch
-  std::vector<Status> statuses_;  // scratch
+  std::unique_ptr<ReadAhead> read_ahead_;  // null until Next needs it
 };
 
 }  // namespace oiv4kv
