@@ -95,6 +95,7 @@ TEST_F(ImageProbeTest, JpegVariants) {
       EXPECT_EQ(96u, p.width);
       EXPECT_EQ(64u, p.height);
       EXPECT_EQ(1, p.exif_orientation);
+      EXPECT_EQ(subsamp == 3 ? 1 : 3, p.components);
     }
   }
   for (JpegColorKind kind :
@@ -105,6 +106,9 @@ TEST_F(ImageProbeTest, JpegVariants) {
     const ImageProbe p = ProbeOk(jpeg);
     EXPECT_EQ(96u, p.width);
     EXPECT_EQ(64u, p.height);
+    const bool four =
+        kind == JpegColorKind::kCmyk || kind == JpegColorKind::kYcck;
+    EXPECT_EQ(four ? 4 : 3, p.components);
   }
 }
 
@@ -180,6 +184,7 @@ TEST_F(ImageProbeTest, PngKinds) {
     EXPECT_EQ(96u, p.width);
     EXPECT_EQ(64u, p.height);
     EXPECT_EQ(1, p.exif_orientation);
+    EXPECT_EQ(0, p.components);
   }
 }
 

@@ -159,6 +159,7 @@ Status ProbeJpeg(std::span<const uint8_t> b, uint64_t max_pixels,
       }
       if (length != 8 + 3 * components)
         return Corrupt(f, "bad frame header (SOF) length");
+      out->components = static_cast<int>(components);
       OIV4KV_RETURN_IF_ERROR(CheckPixels(out->width, out->height, max_pixels));
       saw_sof = true;
     } else if (marker == 0xE1 && !app1) {

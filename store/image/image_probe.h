@@ -18,6 +18,9 @@ struct ImageProbe {
   uint32_t width = 0,
            height = 0;  // as stored in the header (before EXIF orientation)
   int exif_orientation = 1;  // 1..8
+  // JPEG: the frame header's component count (1 gray, 3 colour, 4
+  // CMYK/YCCK); 0 for PNG.
+  int components = 0;
 };
 
 // Reads the JPEG markers up to the first SOS (or the PNG chunks up to IEND).

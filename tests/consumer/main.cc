@@ -2,6 +2,7 @@
 // headers only. Exit 0 and "consumer ok" when every value matches.
 #include <iostream>
 
+#include "oiv4kv/decode.h"
 #include "oiv4kv/store.h"
 #include "oiv4kv/writer.h"
 
@@ -59,6 +60,16 @@ int main(int argc, char** argv) {
   if (Status s = store->GetImage(Config::kOriginal, ex.split(), ex.image_id(), &img); !s.ok())
     return Fail(s.ToString());
   if (img.bytes().size() != 4 || img.width() != 2) return Fail("image");
+  // The 4 bytes are SOI + EOI: Decode, linked from the installed library,
+  // must name the image and the missing frame header.
+  Decoder decoder;
+  DecodedImage pixels;
+  const Status d = decoder.Decode(img, {}, &pixels);
+  if (!d.IsCorruption() ||
+      d.message() != "original image validation/0011d545a9314517: corrupt JPEG "
+                     "header: EOI before the first scan") {
+    return Fail("decode: " + d.ToString());
+  }
   std::cout << "consumer ok: "
             << store->vocabulary(VocabKind::kBoxable).display_name(ex.bobjects().label[0])
             << "\n";
