@@ -173,6 +173,21 @@ class Scan::ReadAhead {
   }
 
  private:
+  // Brings each image's bytes into memory on this thread: a cold store's
+  // page faults (disk reads) happen here instead of in the caller, and the
+  // bytes wait in the shared CPU cache. Two batches of 300k images are
+  // ~3 MB.
+  static void PrefetchImages(const Batch& batch) {
+    for (const ImageView& image : batch.images) {
+      const std::span<const uint8_t> b = image.bytes();
+      // A prefetch instruction never faults a page in; a load does.
+      for (size_t at = 0; at < b.size(); at += 4096) {
+        (void)*static_cast<const volatile uint8_t*>(b.data() + at);
+      }
+      for (size_t at = 0; at < b.size(); at += 64) __builtin_prefetch(b.data() + at);
+    }
+  }
+
   void Run() {
     for (;;) {
       uint64_t offset;
@@ -184,6 +199,7 @@ class Scan::ReadAhead {
       }
       Batch batch = scan_->ReadBatch(offset);
       const bool failed = !batch.status.ok();
+      if (!failed) PrefetchImages(batch);
       std::lock_guard<std::mutex> lock(mu_);
       next_offset_ += batch.count;
       ready_.push_back(std::move(batch));

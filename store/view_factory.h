@@ -12,12 +12,10 @@
 namespace oiv4kv {
 
 namespace internal {
-// What a view owns of its bytes: a pinned RocksDB value and/or an aligned
-// copy of a record whose address is not 8-byte aligned. Heap-allocated so
-// that moving a view never moves the bytes.
+// A pinned RocksDB value a view points into. Heap-allocated so that moving
+// a view never moves the bytes.
 struct PinnedValue {
   rocksdb::PinnableSlice slice;
-  std::unique_ptr<uint64_t[]> aligned;
 };
 }  // namespace internal
 

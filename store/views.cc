@@ -64,10 +64,10 @@ Status ViewFactory::MakeExample(std::unique_ptr<internal::PinnedValue> pin,
   if (IsAligned(value.data())) {
     view.bytes_ = value;
   } else {
-    if (pin == nullptr) pin = std::make_unique<internal::PinnedValue>();
-    pin->aligned.reset(new uint64_t[(value.size() + 7) / 8]);
-    std::memcpy(pin->aligned.get(), value.data(), value.size());
-    view.bytes_ = {reinterpret_cast<const uint8_t*>(pin->aligned.get()), value.size()};
+    // One allocation, no initialization: the copy overwrites it.
+    view.aligned_.reset(new uint64_t[(value.size() + 7) / 8]);
+    std::memcpy(view.aligned_.get(), value.data(), value.size());
+    view.bytes_ = {reinterpret_cast<const uint8_t*>(view.aligned_.get()), value.size()};
   }
   view.pin_ = std::move(pin);
   const fb::Example* root = nullptr;

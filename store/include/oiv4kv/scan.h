@@ -80,7 +80,8 @@ struct ScanOptions {
   uint32_t batch_size = 64;
 
   // Batches read ahead on a background thread while the caller works on the
-  // current one, so that reads (page faults of a cold store) overlap the
+  // current one: the thread looks them up and brings their images' bytes
+  // into memory, so that reads (page faults of a cold store) overlap the
   // caller's work. 0 reads each batch inside Next. Default: 2.
   uint32_t prefetch_batches = 2;
 

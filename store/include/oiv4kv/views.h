@@ -83,8 +83,9 @@ class ExampleView {
   friend struct ViewFactory;
 
   std::unique_ptr<internal::PinnedValue> pin_;  // null when bytes_ is in the store
-  std::span<const uint8_t> bytes_;               // the record, 8-aligned
-  const void* record_ = nullptr;                 // const fb::Example*
+  std::unique_ptr<uint64_t[]> aligned_;         // the copy of a misaligned record
+  std::span<const uint8_t> bytes_;              // the record, 8-aligned
+  const void* record_ = nullptr;                // const fb::Example*
   Split split_ = Split::kTrain;
   uint64_t image_id_ = 0;
 };

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Runs the read benchmarks end to end: makes the benchmark stores once with
+# `oiv4-kv synth` + `convert`, runs read_bench and layout_bench (medians of
+# repetitions, JSON), and writes bench/REPORT.md and bench/report.png.
+#
+#   bench/run.sh                 # full run (first time: ~10 min to make data)
+#   bench/run.sh --quick         # small data, 1 repetition: checks it all works
+#
+# Data (under $OIV4KV_BENCH_DIR, default /tmp/oiv4kv-bench; ~12 GB at most
+# while the downloads exist, ~4 GB after):
+#   annotations: 1,000,000 examples (900k train; tiny `original` images), for
+#                annotation Gets, MultiGet and processes (~1 GB of records);
+#   images:      20,000 examples in the 300k config (~0.9 GB of JPEGs), for
+#                image Gets, scans and decode.
+# All of it fits in the page cache of the 24 GiB machine the figures are for.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build=${BUILD_DIR:-build}
+dir=${OIV4KV_BENCH_DIR:-/tmp/oiv4kv-bench}
+annotation_images=1000000
+image_images=20000
+repetitions=5
+if [ "${1:-}" = "--quick" ]; then
+  dir=${OIV4KV_BENCH_DIR:-/tmp/oiv4kv-bench-quick}
+  annotation_images=20000
+  image_images=1000
+  repetitions=1
+fi
+cli=$build/tools/oiv4-kv
+mkdir -p "$dir"
+
+# make_store NAME IMAGES CONFIG [synth options]: synth + convert unless a
+# store made with the same parameters is there.
+make_store() {
+  local name=$1 images=$2 config=$3
+  shift 3
+  local stamp="$images $config $*"
+  if [ -f "$dir/$name.done" ] && [ "$(cat "$dir/$name.done")" = "$stamp" ]; then return; fi
+  echo "bench: making the $name store ($images images, $config)"
+  rm -rf "$dir/$name" "$dir/$name-download" "$dir/baselines"
+  "$cli" synth "$dir/$name-download" --images "$images" --no-awkward --archives tar "$@"
+  "$cli" convert --source "$dir/$name-download" --store "$dir/$name" --config "$config"
+  rm -rf "$dir/$name-download"
+  echo "$stamp" > "$dir/$name.done"
+}
+make_store annotations "$annotation_images" original --max-side 48
+make_store images "$image_images" 300k
+
+common=(--ann_store="$dir/annotations" --img_store="$dir/images" --work_dir="$dir/baselines"
+        --benchmark_repetitions="$repetitions" --benchmark_report_aggregates_only=true
+        --benchmark_out_format=json)
+"$build/bench/read_bench" "${common[@]}" --benchmark_out="$dir/read.json"
+"$build/bench/layout_bench" "${common[@]}" --benchmark_out="$dir/layout.json"
+
+machine="$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), \
+$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo) RAM, $(. /etc/os-release && echo "$PRETTY_NAME")"
+out=()
+if [ "${1:-}" = "--quick" ]; then out=(--out-md "$dir/REPORT.md" --out-png "$dir/report.png"); fi
+bench/report "${out[@]}" --machine "$machine" "$dir/read.json" "$dir/layout.json"
