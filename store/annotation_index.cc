@@ -23,9 +23,8 @@ Status AnnotationIndex::Build(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* fami
   it->SeekToFirst();
   for (Split split : kAllSplits) {
     const std::vector<uint64_t>& want = ids[static_cast<int>(split)];
-    Entries& e = index->entries_[static_cast<int>(split)];
-    e.data.resize(want.size());
-    e.size.resize(want.size());
+    std::vector<Entry>& entries = index->entries_[static_cast<int>(split)];
+    entries.resize(want.size());
     for (size_t i = 0; i < want.size(); ++i, it->Next()) {
       const std::string expected = ExampleName(split, want[i]);
       if (!it->Valid()) {
@@ -44,8 +43,7 @@ Status AnnotationIndex::Build(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* fami
                                   expected);
       }
       const rocksdb::Slice v = it->value();
-      e.data[i] = reinterpret_cast<const uint8_t*>(v.data());
-      e.size[i] = static_cast<uint32_t>(v.size());
+      entries[i] = {reinterpret_cast<const uint8_t*>(v.data()), static_cast<uint32_t>(v.size())};
     }
   }
   if (it->Valid()) {
@@ -69,12 +67,12 @@ IdLookup::IdLookup(std::span<const uint64_t> ids) : ids_(ids) {
   shift_ = 64 - bits;
   const uint64_t buckets = uint64_t{1} << bits;
   bucket_start_.resize(buckets + 1);
-  uint64_t i = 0;
+  uint32_t i = 0;
   for (uint64_t b = 0; b < buckets; ++b) {
     bucket_start_[b] = i;
     while (i < ids.size() && (bits == 0 ? 0 : ids[i] >> shift_) == b) ++i;
   }
-  bucket_start_[buckets] = ids.size();
+  bucket_start_[buckets] = static_cast<uint32_t>(ids.size());
 }
 
 bool IdLookup::Find(uint64_t id, uint64_t* index) const {
