@@ -109,8 +109,9 @@ std::vector<uint8_t> SampleExampleGenerator::ImageBytes(size_t min, size_t max) 
   const size_t n = std::uniform_int_distribution<size_t>(std::max<size_t>(min, 4), max)(rng_);
   std::vector<uint8_t> bytes(n);
   for (auto& x : bytes) x = static_cast<uint8_t>(rng_());
-  bytes[0] = 0xFF;
+  bytes[0] = 0xFF;  // SOI, then a marker's first byte: what a JPEG starts with
   bytes[1] = 0xD8;
+  bytes[2] = 0xFF;
   bytes[n - 2] = 0xFF;
   bytes[n - 1] = 0xD9;
   return bytes;
