@@ -7,6 +7,8 @@
 
 #include <random>
 
+#include "store/image/sample_images.h"
+
 namespace oiv4kv::testing {
 
 TempDir::TempDir() {
@@ -68,6 +70,29 @@ Status AddSampleConfig(Writer* writer, Config config, SampleExampleGenerator* ge
                        SampleStore* sample) {
   OIV4KV_RETURN_IF_ERROR(writer->BeginConfig(config));
   OIV4KV_RETURN_IF_ERROR(WriteImages(writer, config, gen, sample, 16));
+  return writer->CommitConfig(config, ConfigCommit{});
+}
+
+Status AddJpegConfig(Config config, SampleStore* sample) {
+  std::unique_ptr<Writer> writer;
+  OIV4KV_RETURN_IF_ERROR(Writer::Open(sample->path, WriterOptions(), &writer));
+  OIV4KV_RETURN_IF_ERROR(writer->BeginConfig(config));
+  Batch batch;
+  for (const auto& [key, e] : sample->examples) {
+    std::mt19937_64 rng(key.second ^ static_cast<uint64_t>(config));
+    std::uniform_int_distribution<uint32_t> side(24, 160);
+    const uint32_t w = side(rng), h = side(rng);
+    StoredImage img;
+    OIV4KV_RETURN_IF_ERROR(EncodeJpeg(SyntheticImage(w, h, key.second), JpegSpec{}, &img.bytes));
+    img.meta = {w, h, ImageFormat::kJpeg};
+    batch.AddImage(config, key.first, key.second, img.bytes, img.meta);
+    sample->images[{config, key.first, key.second}] = std::move(img);
+    if (batch.Count() >= 16) {
+      OIV4KV_RETURN_IF_ERROR(writer->Write(batch));
+      batch.Clear();
+    }
+  }
+  OIV4KV_RETURN_IF_ERROR(writer->Write(batch));
   return writer->CommitConfig(config, ConfigCommit{});
 }
 

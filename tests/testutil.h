@@ -72,6 +72,11 @@ Status WriteSampleStore(const std::string& path, const SampleSpec& spec, SampleS
 Status AddSampleConfig(Writer* writer, Config config, SampleExampleGenerator* gen,
                        SampleStore* sample);
 
+// Writes `config` into the committed store at sample->path with real JPEGs
+// (SyntheticImage encoded by TurboJPEG, 24..160 px a side, their true sizes
+// as metadata) for every example, and commits it; records them in `sample`.
+Status AddJpegConfig(Config config, SampleStore* sample);
+
 struct CommandResult {
   int exit_code = -1;
   std::string out;
