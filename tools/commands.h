@@ -12,6 +12,7 @@ void AddConvertCommand(CLI::App* app, int* exit_code);
 void AddDumpCommand(CLI::App* app, int* exit_code);
 void AddExportCommand(CLI::App* app, int* exit_code);
 void AddSynthCommand(CLI::App* app, int* exit_code);
+void AddGetCommand(CLI::App* app, int* exit_code);
 void AddVerifyCommand(CLI::App* app, int* exit_code);
 
 }  // namespace oiv4kv::tools

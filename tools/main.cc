@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   oiv4kv::tools::AddConvertCommand(&app, &exit_code);
   oiv4kv::tools::AddInfoCommand(&app, &exit_code);
   oiv4kv::tools::AddDumpCommand(&app, &exit_code);
+  oiv4kv::tools::AddGetCommand(&app, &exit_code);
   oiv4kv::tools::AddExportCommand(&app, &exit_code);
   oiv4kv::tools::AddSynthCommand(&app, &exit_code);
   oiv4kv::tools::AddVerifyCommand(&app, &exit_code);
