@@ -213,6 +213,8 @@ struct Mutation {
   const char* reason;
 };
 
+void PrintTo(const Mutation& m, std::ostream* os) { *os << m.name; }
+
 class VerifyRecordTest : public VerifyTest, public ::testing::WithParamInterface<Mutation> {};
 
 TEST_P(VerifyRecordTest, OutOfRangeValueIsAProblem) {
@@ -330,6 +332,33 @@ TEST_F(VerifyTest, ProblemsAreCappedButCounted) {
   const VerifyReport r = Verify(/*deep=*/false, /*max_problems=*/3);
   EXPECT_EQ(3u, r.problems.size());
   EXPECT_EQ(11u, r.num_problems);  // 10 images and the train count
+}
+
+// OPTIONS files carry no checksum and RocksDB does not read them back; a
+// byte that is not text in one, even inside a value RocksDB still parses,
+// is damage.
+TEST_F(VerifyTest, OptionsFilesMustBeText) {
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(sample_.path)) {
+    const std::string name = e.path().filename().string();
+    if (!name.starts_with("OPTIONS-")) continue;
+    names.push_back(name);
+    std::string text;
+    {
+      std::ifstream f(e.path(), std::ios::binary);
+      text.assign(std::istreambuf_iterator<char>(f), {});
+    }
+    const size_t at = text.find("db_host_id=__hostname__");
+    ASSERT_NE(std::string::npos, at) << name;
+    text[at + 13] = '\xe9';
+    std::ofstream(e.path(), std::ios::binary | std::ios::trunc) << text;
+  }
+  ASSERT_FALSE(names.empty());
+  const VerifyReport r = Verify();
+  for (const std::string& name : names) {
+    EXPECT_EQ(1u, CountProblems(r, name, "byte 233 at offset")) << Describe(r);
+  }
+  EXPECT_EQ(names.size(), r.num_problems) << Describe(r);
 }
 
 // A write-ahead log of several 32 KiB blocks, with records split across
