@@ -81,16 +81,18 @@ struct VerifyReport {
   bool ok() const { return num_problems == 0; }
 };
 
-// Where a verification stands, for a progress display.
+// Where a verification stands, for a progress display. Each phase sends
+// kStart, then kUpdate every 256 items and whenever it moves to another
+// file, then kFinish with its final counts.
 struct VerifyProgress {
   enum class Event { kStart, kUpdate, kFinish };
   Event event = Event::kStart;
-  std::string phase;         // "checksums", "annotations", "images.300k", ...
+  std::string phase;         // "files", "annotations", "images.300k", ...
   std::string unit;          // "files", "records", "images"
   uint64_t items = 0;        // done so far in this phase
   uint64_t bytes = 0;        // of total_bytes read so far
   uint64_t total_bytes = 0;  // the phase's size on disk (0 if unknown)
-  std::string where;         // the current file or split
+  std::string where;         // the current file (files phase), else empty
 };
 using VerifyProgressFn = std::function<void(const VerifyProgress&)>;
 

@@ -106,6 +106,7 @@ void AddVerifyCommand(CLI::App* app, int* exit_code) {
             m->Update(p.items, p.bytes, p.where);
             break;
           case VerifyProgress::Event::kFinish:
+            m->Update(p.items, p.bytes, "");  // updates come every few hundred items
             m->Finish();
             break;
         }
