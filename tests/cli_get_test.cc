@@ -196,6 +196,11 @@ TEST_F(CliGetTest, ExitCodes) {
   EXPECT_EQ(1, r.exit_code);
   EXPECT_NE(std::string::npos, r.out.find("example train/0123456789abcdef is not in the store"))
       << r.out;
+  r = Oiv4kv(Get("--split validation --id " + id), true);
+  EXPECT_EQ(1, r.exit_code);
+  EXPECT_NE(std::string::npos,
+            r.out.find("example validation/" + id + " is not in the store (it is in train)"))
+      << r.out;
   r = Oiv4kv(Get("--split test --index 4"), true);
   EXPECT_EQ(1, r.exit_code);
   EXPECT_NE(std::string::npos, r.out.find("index 4 out of range: test has 4 examples")) << r.out;
