@@ -6,9 +6,9 @@
 #
 # Usage: scripts/demo.sh [--quick] [WORK_DIR]   (default WORK_DIR: /tmp/oiv4kv-demo)
 #   full:    1,000 images up to 1024 px, bench --seconds 10, transcode_bench
-#            (a few minutes on 2 cores, once built)
+#            (about a minute on 2 cores once built)
 #   --quick: 200 images up to 256 px, bench --seconds 2, no transcode_bench
-#            (about a minute once built; what CI runs)
+#            (seconds once built; what CI runs)
 # OIV4KV_DEMO_IMAGES overrides the image count of either mode.
 set -euo pipefail
 cd "$(dirname "$0")/.."
