@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the read benchmarks end to end: makes the benchmark stores once with
-# `oiv4-kv synth` + `convert`, runs read_bench and layout_bench (medians of
-# repetitions, JSON), and writes bench/REPORT.md and bench/report.png.
+# `oiv4-kv synth` + `convert`, runs read_bench and layout_bench (medians
+# of 9 repetitions, run interleaved; JSON), and writes bench/REPORT.md and
+# bench/report.png.
 #
 #   bench/run.sh                 # full run (first time: ~10 min to make data)
 #   bench/run.sh --quick         # small data, 1 repetition: checks it all works
@@ -20,7 +21,7 @@ build=${BUILD_DIR:-build}
 dir=${OIV4KV_BENCH_DIR:-/tmp/oiv4kv-bench}
 annotation_images=1000000
 image_images=20000
-repetitions=5
+repetitions=9
 if [ "${1:-}" = "--quick" ]; then
   dir=${OIV4KV_BENCH_DIR:-/tmp/oiv4kv-bench-quick}
   annotation_images=20000
@@ -47,8 +48,11 @@ make_store() {
 make_store annotations "$annotation_images" original --max-side 48
 make_store images "$image_images" 300k
 
+# Repetitions of all benchmarks run in random order, so that a noisy spell on
+# this shared machine hits the systems being compared alike.
 common=(--ann_store="$dir/annotations" --img_store="$dir/images" --work_dir="$dir/baselines"
         --benchmark_repetitions="$repetitions" --benchmark_report_aggregates_only=true
+        --benchmark_enable_random_interleaving=true --benchmark_min_time=0.2
         --benchmark_out_format=json)
 "$build/bench/read_bench" "${common[@]}" --benchmark_out="$dir/read.json"
 "$build/bench/layout_bench" "${common[@]}" --benchmark_out="$dir/layout.json"

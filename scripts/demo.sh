@@ -1,36 +1,85 @@
 #!/usr/bin/env bash
 # The main job on a built-in sample: installs packages, builds, synthesizes a
-# small download in the official layout, converts it into one store with all
-# three configs, reads it back, and runs the benchmarks.
-# Usage: scripts/demo.sh [WORK_DIR] (default: /tmp/oiv4kv-demo)
+# download in the official layout, converts it into one store with all three
+# configs, reads it back (info, get, verify, export), measures reads on it
+# (bench), and in the full run benchmarks transcoding against OpenCV.
+#
+# Usage: scripts/demo.sh [--quick] [WORK_DIR]   (default WORK_DIR: /tmp/oiv4kv-demo)
+#   full:    1,000 images up to 1024 px, bench --seconds 10, transcode_bench
+#            (about a minute on 2 cores once built)
+#   --quick: 200 images up to 256 px, bench --seconds 2, no transcode_bench
+#            (seconds once built; what CI runs)
+# OIV4KV_DEMO_IMAGES overrides the image count of either mode.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-work=${1:-/tmp/oiv4kv-demo}
-images=${OIV4KV_DEMO_IMAGES:-1000}
 
+quick=0 work=""
+for arg in "$@"; do
+  case "$arg" in
+    --quick) quick=1 ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -*) echo "usage: $0 [--quick] [WORK_DIR]" >&2; exit 2 ;;
+    *)
+      if [ -n "$work" ]; then echo "usage: $0 [--quick] [WORK_DIR]" >&2; exit 2; fi
+      work=$arg ;;
+  esac
+done
+work=${work:-/tmp/oiv4kv-demo}
+if [ "$quick" = 1 ]; then
+  images=${OIV4KV_DEMO_IMAGES:-200} max_side=256 bench_seconds=2 steps=9
+else
+  images=${OIV4KV_DEMO_IMAGES:-1000} max_side=1024 bench_seconds=10 steps=10
+fi
+
+step=0 demo_start=$SECONDS step_start=$SECONDS
+header() {  # TITLE: a numbered header, with the time the previous step took
+  if [ "$step" -gt 0 ]; then echo "   ($((SECONDS - step_start)) s)"; fi
+  step=$((step + 1)) step_start=$SECONDS
+  echo
+  echo "==== [$step/$steps] $*"
+}
+
+header "setup: system packages"
 bash scripts/setup.sh
+
+header "build (build/, RelWithDebInfo)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build -j "$(nproc)"
 bin=build/tools/oiv4-kv
+store=$work/store
 
 rm -rf "$work"
 mkdir -p "$work"
-echo "== synthesize a download of $images images (official layout, awkward inputs included)"
-$bin synth "$work/download" --images "$images" --seed 1
+header "synth: a download of $images images up to $max_side px (official layout, awkward inputs included)"
+$bin synth "$work/download" --images "$images" --max-side "$max_side" --seed 1
 
-echo "== convert: original, 300k, 200k into one store (TFDS label ids, bad inputs skipped)"
+header "convert: original, 300k, 200k into one store (TFDS label ids, bad inputs skipped)"
 for config in original 300k 200k; do
   /usr/bin/time -f "   $config: %e s, peak RSS %M KiB" \
-    $bin convert --source "$work/download" --store "$work/store" --config "$config" \
+    $bin convert --source "$work/download" --store "$store" --config "$config" \
       --label-lists "$work/download/tfds_lists" --on-error skip
 done
 
-echo "== info"
-$bin info "$work/store"
-echo "== the first validation example"
-$bin dump "$work/store" --split validation --limit 1
-echo "== export the validation images of 200k"
-$bin export "$work/store" --config 200k --split validation --out "$work/export-200k"
+header "info: what the store holds and how it was made"
+$bin info "$store"
 
-echo "== benchmarks"
-build/bench/transcode_bench --benchmark_min_time=0.5
+header "get: the first validation example"
+$bin get "$store" --split validation --index 0
+
+header "verify: read back and check every record and image"
+$bin verify "$store"
+
+header "export: the validation images of 200k to files"
+$bin export "$store" --config 200k --split validation --out "$work/export-200k"
+
+header "bench: reads on this store for about $bench_seconds s"
+$bin bench "$store" --seconds "$bench_seconds"
+
+if [ "$quick" = 0 ]; then
+  header "transcode_bench: our transcoder against OpenCV's TFDS path"
+  build/bench/transcode_bench --benchmark_min_time=0.5
+fi
+
+echo "   ($((SECONDS - step_start)) s)"
+echo
+echo "==== demo done in $((SECONDS - demo_start)) s; work folder $work"

@@ -14,5 +14,6 @@ void AddExportCommand(CLI::App* app, int* exit_code);
 void AddSynthCommand(CLI::App* app, int* exit_code);
 void AddGetCommand(CLI::App* app, int* exit_code);
 void AddVerifyCommand(CLI::App* app, int* exit_code);
+void AddBenchCommand(CLI::App* app, int* exit_code);
 
 }  // namespace oiv4kv::tools
