@@ -1,7 +1,6 @@
 #include "bench/bench_data.h"
 
 #include <fcntl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -174,12 +173,6 @@ uint64_t Touch(std::span<const uint8_t> bytes) {
   uint64_t sum = bytes.size();
   for (size_t i = 0; i < bytes.size(); i += 64) sum += bytes[i];
   return sum;
-}
-
-double PeakRssMb() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return usage.ru_maxrss / 1024.0;  // KiB on Linux
 }
 
 Lmdb::Lmdb(const std::string& path) {

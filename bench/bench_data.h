@@ -48,8 +48,6 @@ uint64_t Touch(const ExampleView& v);
 // Reads one byte of every cache line.
 uint64_t Touch(std::span<const uint8_t> bytes);
 
-double PeakRssMb();
-
 // A read-only LMDB environment (MDB_RDONLY); each reading thread begins its
 // own read transaction.
 class Lmdb {

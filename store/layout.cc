@@ -9,8 +9,8 @@ namespace {
 // Open Images values are written once and read many times, so the layout
 // favours reads. Figures: bench/run.sh (bench/REPORT.md: 1,000,000 examples
 // of ~0.9 KB records from `oiv4-kv synth` + `convert`, 20,000 300k images of
-// ~26 KB, page cache warm, 2-core dev box, medians of 5), random train Gets
-// made into views and every field touched:
+// ~26 KB, page cache warm, 2-core dev box, medians of 9), random train Gets
+// made into views with every field touched:
 //
 // annotations: no compression, 4 KiB blocks, no block cache, no bloom filter
 //   (every lookup of a real workload hits), compacted to one level at commit,
@@ -18,34 +18,33 @@ namespace {
 //   at open, AnnotationIndex walks the family once with a pinned iterator
 //   and keeps each record's address (store/annotation_index.h).
 //     layout_bench AnnotationLayout/... (RocksDB Get)   Gets/s    table
-//     block, zstd, 4K, LRU cache (the first layout)       218k    563 MB
-//     block, none, 4K, LRU cache                          229k    930 MB
-//     block, none, 16K, LRU cache                         234k    925 MB
-//     block, none, 4K, LRU + bloom 10 bits                193k    931 MB
-//     block, none, 4K, LRU + data-block hash index        191k    932 MB
-//     block, none, 4K, HyperClockCache                    183k    930 MB
-//     block, none, 4K, mmap, no cache (the Get path)      205k    930 MB
-//     PlainTable, mmap, full-key hash                     497k    917 MB
-//     PlainTable, mmap, binary search                     262k    917 MB
-//     read_bench AnnotationGet/oiv4kv (the index)         837k    930 MB
-//     read_bench AnnotationGet/lmdb (verified)            555k
-//   PlainTable's hash gets closest, but still pays RocksDB's ~1 us of Get
+//     block, zstd, 4K, LRU cache (the first layout)       384k    563 MB
+//     block, none, 4K, LRU cache                          333k    930 MB
+//     block, none, 16K, LRU cache                         231k    925 MB
+//     block, none, 4K, LRU + bloom 10 bits                314k    931 MB
+//     block, none, 4K, LRU + data-block hash index        339k    932 MB
+//     block, none, 4K, HyperClockCache                    299k    930 MB
+//     block, none, 4K, mmap, no cache (the Get path)      346k    930 MB
+//     PlainTable, mmap, full-key hash                     595k    917 MB
+//     PlainTable, mmap, binary search                     301k    917 MB
+//     read_bench AnnotationGet/oiv4kv (the index)         826k    930 MB
+//     read_bench AnnotationGet/lmdb (same records)        509k
+//   PlainTable's hash comes closest, but still pays RocksDB's ~1 us of Get
 //   bookkeeping, has no block checksums and reads its whole file at open
-//   to build the hash; the index costs one read of the family at open
+//   to build its hash. The index costs one read of the family at open
 //   (0.57 s per million records from the page cache), checking every
 //   block's checksum, and 16 bytes of memory per example. Without
-//   compression the records stay where the mmap put them: zero-copy, shared
-//   by every process (zstd saved 40 % of the family's size).
+//   compression the records are read where the mmap put them, shared by
+//   every process (zstd would save 40 % of the family's size).
 // images.*: JPEG bytes do not compress: no compression, and no block cache at
 //   read time; reads go through mmap and pin the page cache. Random 26 KB
-//   Gets: 219k/s without a cache and 219k/s with a 1 GiB LRU cache, which
-//   also holds a second copy of every hot image (+450 MB peak RSS measured
-//   with 45 KB images). 4 KiB blocks put each image in its own block, so a
-//   Get checksums only its own bytes. A Get costs ~1.3 us before its bytes
-//   are read (index search, the block's first line and trailer), where
-//   LMDB's B-tree answers in 0.2 us: LMDB reads images 2x faster than this
-//   store when nothing is done with them, and the same once they are decoded
-//   (read_bench Decode/store vs Decode/ram).
+//   Gets: 222k/s without a cache vs 212k/s through a 1 GiB LRU cache, which
+//   also holds a second copy of every hot image. 4 KiB blocks put each image
+//   in its own block, so a Get checksums only its own bytes. A Get costs
+//   ~1.3 us before the caller reads a byte (index search, the block's first
+//   line and its trailer) where LMDB's B-tree answers in 0.2 us, so LMDB
+//   hands out bytes 2x faster (read_bench ImageGet); against a decode of the
+//   same image (585 us) the store costs 0.5 % (Decode/store vs Decode/ram).
 // vocab, meta: a few MB in all; zstd, small cache.
 constexpr size_t kImageBlockBytes = 4 << 10;
 constexpr size_t kSmallFamilyCacheBytes = 8 << 20;
