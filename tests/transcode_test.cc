@@ -598,7 +598,10 @@ TEST_F(TranscodeTest, TruncatedJpegDecodesWithGrayRest) {
   }
 }
 
-TEST_F(TranscodeTest, JpegWithoutImageDataIsCorruption) {
+// A file that ends in its first row of blocks has no image left: OpenCV's
+// imdecode returns it all mid-gray (libjpeg fills what is missing), so TFDS
+// stores a gray image of the right size, and so do we.
+TEST_F(TranscodeTest, JpegWithoutImageDataBecomesGrayAsInOpenCv) {
   for (bool progressive : {false, true}) {
     const std::vector<uint8_t> full =
         Jpeg(small(), {90, TJSAMP_420, progressive});
@@ -607,10 +610,18 @@ TEST_F(TranscodeTest, JpegWithoutImageDataIsCorruption) {
     for (size_t extra : {size_t{0}, size_t{1}, size_t{8}}) {
       const std::vector<uint8_t> cut(full.begin(), full.begin() + sos + extra);
       TranscodeResult r;
-      const Status s = transcoder_.Transcode(cut, WithTarget(kSmallTarget), &r);
-      EXPECT_TRUE(s.IsCorruption()) << s.ToString();
-      EXPECT_NE(std::string::npos, s.message().find("no image data"))
-          << s.ToString();
+      ASSERT_OK(transcoder_.Transcode(cut, WithTarget(kSmallTarget), &r));
+      uint32_t w = 0, h = 0;
+      TargetSize(small().width, small().height, kSmallTarget, &w, &h);
+      EXPECT_EQ(w, r.width);
+      EXPECT_EQ(h, r.height);
+      RgbImage decoded;
+      ASSERT_OK(DecodeJpegRgb(r.jpeg, &decoded));
+      // Mid-gray, except the few blocks the first bytes may still hold.
+      size_t gray = 0;
+      for (uint8_t v : decoded.pixels) gray += (v >= 124 && v <= 132) ? 1 : 0;
+      EXPECT_GT(gray, decoded.pixels.size() * 9 / 10)
+          << "progressive " << progressive << " extra " << extra;
     }
   }
 }

@@ -571,14 +571,9 @@ Status Transcoder::Impl::Run(std::span<const uint8_t> bytes,
       if (jerr.too_many_scans) return Status::InvalidArgument(why);
       return Status::Corruption("JPEG: " + why);
     }
-    // Truncation is fine (the rest is gray), but not before one complete
-    // row of blocks: that is a header with no image.
-    if (jerr.ran_out && jerr.ran_out_scan <= 1 && jerr.ran_out_row == 0) {
-      return Status::Corruption(
-          std::string("JPEG: no image data, the file ends in its first "
-                      "row of blocks (") +
-          jerr.first_warning + ")");
-    }
+    // Truncation is fine: the rest is gray, as in OpenCV, even when the file
+    // ends before its first row of blocks (OpenCV then returns a gray image,
+    // so TFDS stores one; `original` keeps such a file as it is).
   } else if (!DecodePng(bytes.data(), bytes.size(), probe.width,
                         probe.height)) {
     return Status::Corruption(std::string("PNG: ") + png_state.message);

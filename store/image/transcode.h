@@ -58,8 +58,8 @@ class Transcoder {
   // Returns InvalidArgument for what ProbeImage rejects (unknown format,
   // corrupt header, over max_pixels), a target side of 0, a progressive JPEG
   // of over 500 scans, or bad options; Corruption for undecodable data (the
-  // decoder's message), including a JPEG that ends before its first row of
-  // blocks. On error *out is unspecified. Memory is bounded by the header's
+  // decoder's message). A JPEG that ends before its first row of blocks
+  // becomes a flat gray image, as in OpenCV. On error *out is unspecified. Memory is bounded by the header's
   // (checked) dimensions; buffers are kept for the next call.
   Status Transcode(std::span<const uint8_t> bytes,
                    const TranscodeOptions& options, TranscodeResult* out);
