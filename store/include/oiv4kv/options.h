@@ -21,7 +21,7 @@ struct StoreOptions {
   // open, and a Get checks the block it reads (verify_checksums), so a
   // record is what the writer built and verified. Turn on for stores from a
   // source you do not trust; `oiv4-kv verify` runs it over every record.
-  // Costs ~120 ns a record, 15 % of an indexed Get (bench/layout_bench
+  // Costs ~120 ns a record, 10 % of an indexed Get (bench/layout_bench
   // RecordParse vs bench/read_bench AnnotationGet). Default: false.
   bool verify_records = false;
 
@@ -31,7 +31,7 @@ struct StoreOptions {
   // Find every annotation record once at open (one sequential read of the
   // annotations, 0.57 s per million examples from the page cache, checking
   // each block's checksum when verify_checksums) so that Get/At/MultiGet are
-  // array lookups into the mmap'ed files: 2.3x faster than a RocksDB Get
+  // array lookups into the mmap'ed files: 2.7x faster than a RocksDB Get
   // (figures in store/layout.cc). Costs 16 bytes of memory per example.
   // Turn off for tools that read a few records. Default: true.
   bool index_annotations = true;

@@ -4,8 +4,9 @@
 // the store's index, image values pinned by RocksDB), or owns RocksDB's pinned
 // value, so nothing is copied between the store and the caller; the one
 // exception is an annotation record whose address is not 8-byte aligned,
-// which FlatBuffers needs: the view owns an aligned copy of it. Views are move-only; moving a view keeps every
-// span valid because the pinned value does not move.
+// which FlatBuffers needs: the view owns an aligned copy of it. Views are
+// move-only; moving a view keeps every span valid because the bytes it points
+// into do not move.
 //
 // REQUIRES: the Store outlives every view it returned.
 // Lifetime: spans are valid until the view is destroyed or assigned to.
