@@ -11,6 +11,7 @@
 #include <string>
 
 #include "store/image/image_probe.h"
+#include "store/image/png_source.h"
 #include "store/keys.h"
 
 namespace oiv4kv {
@@ -246,9 +247,8 @@ void FillRows(Pixels p, size_t row_bytes, uint32_t from, uint32_t to) {
 constexpr size_t kPngReadSize = 1024;
 
 struct PngRead {
+  PngSource source;  // in: the bytes; out: libpng's message
   // In.
-  const uint8_t* data;
-  size_t size, pos;
   uint8_t** rows;  // height of them
   uint32_t width, height;
   bool gray_to_rgb, bgr;
@@ -256,47 +256,30 @@ struct PngRead {
   // Out.
   int stage;           // 0 headers, 1 image rows, 2 after the last row, 3 done
   uint32_t rows_done;  // complete rows of the last pass
-  char message[256];
 };
-
-void PngErrorFn(png_structp png, png_const_charp message) {
-  auto* r = static_cast<PngRead*>(png_get_error_ptr(png));
-  std::snprintf(r->message, sizeof(r->message), "%s", message);
-  png_longjmp(png, 1);
-}
-
-void PngWarningFn(png_structp, png_const_charp) {}
-
-void PngReadFn(png_structp png, png_bytep out, png_size_t n) {
-  auto* r = static_cast<PngRead*>(png_get_io_ptr(png));
-  if (r->size - r->pos < n) png_error(png, "the file ends early (truncated)");
-  std::memcpy(out, r->data + r->pos, n);
-  r->pos += n;
-}
 
 // Reads the PNG as OpenCV's PngDecoder does for IMREAD_COLOR (16-bit cut to
 // the high byte, alpha stripped, palette and low-depth gray expanded), gray
 // kept gray unless r->gray_to_rgb. False on error, with r->stage and
-// r->message saying where and why.
+// r->source.message saying where and why.
 bool ReadPng(PngRead* r) {
   r->stage = 0;
   r->rows_done = 0;
-  r->message[0] = '\0';
-  png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, r, PngErrorFn,
-                                           PngWarningFn);
+  char* message = r->source.message;
+  message[0] = '\0';
+  png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &r->source, PngSourceError,
+                                           PngSourceWarning);
   if (png == nullptr) {
-    std::snprintf(r->message, sizeof(r->message),
-                  "png_create_read_struct failed");
+    std::snprintf(message, sizeof(r->source.message), "png_create_read_struct failed");
     return false;
   }
   png_infop info = png_create_info_struct(png);
   if (info == nullptr || setjmp(png_jmpbuf(png))) {
-    if (r->message[0] == '\0')
-      std::snprintf(r->message, sizeof(r->message), "out of memory");
+    if (message[0] == '\0') std::snprintf(message, sizeof(r->source.message), "out of memory");
     png_destroy_read_struct(&png, &info, nullptr);
     return false;
   }
-  png_set_read_fn(png, r, PngReadFn);
+  png_set_read_fn(png, &r->source, PngSourceRead);
   // libpng reads IDAT in pieces of this size (default 8 KB), and a piece the
   // file cannot fill is an error: smaller pieces keep more rows of a cut
   // file.
@@ -469,8 +452,8 @@ Status Decoder::Impl::DecodePng(std::span<const uint8_t> bytes,
   if (interlaced) FillRows(out, row_bytes, 0, h);
 
   PngRead r{};
-  r.data = bytes.data();
-  r.size = bytes.size();
+  r.source.data = bytes.data();
+  r.source.size = bytes.size();
   r.rows = png_rows.data();
   r.width = w;
   r.height = h;
@@ -478,7 +461,7 @@ Status Decoder::Impl::DecodePng(std::span<const uint8_t> bytes,
   r.bgr = options.pixel_format == PixelFormat::kBGR;
   r.row_bytes = row_bytes;
   if (!ReadPng(&r)) {
-    const std::string why = std::string("PNG: ") + r.message;
+    const std::string why = std::string("PNG: ") + r.source.message;
     if (r.stage == 0 || options.truncated == TruncatedPolicy::kError)
       return Status::Corruption(why);
     info->truncated = true;

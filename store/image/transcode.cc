@@ -18,6 +18,7 @@
 #include <string>
 
 #include "store/image/image_probe.h"
+#include "store/image/png_source.h"
 #include "store/image/resample.h"
 
 namespace oiv4kv {
@@ -126,27 +127,6 @@ void CmykToBgrx(uint8_t* p, size_t pixels) {
   }
 }
 
-// libpng's reading state; its error handler longjmps, so plain values only.
-struct PngState {
-  const uint8_t* data;
-  size_t size, pos;
-  char message[256];
-};
-
-void PngErrorFn(png_structp png, png_const_charp message) {
-  auto* st = static_cast<PngState*>(png_get_error_ptr(png));
-  std::snprintf(st->message, sizeof(st->message), "%s", message);
-  png_longjmp(png, 1);
-}
-
-void PngWarningFn(png_structp, png_const_charp) {}
-
-void PngReadFn(png_structp png, png_bytep out, png_size_t n) {
-  auto* st = static_cast<PngState*>(png_get_io_ptr(png));
-  if (st->size - st->pos < n) png_error(png, "the file ends early (truncated)");
-  std::memcpy(out, st->data + st->pos, n);
-  st->pos += n;
-}
 
 }  // namespace
 
@@ -213,7 +193,7 @@ struct Transcoder::Impl {
   std::vector<png_bytep> png_rows;
   std::vector<uint8_t> scaled[3], oriented[3], neutral_chroma;
 
-  PngState png_state{};
+  PngSource png_state{};
 };
 
 // Locals here are plain values set before setjmp or not read after a jump;
@@ -358,7 +338,7 @@ bool Transcoder::Impl::DecodePng(const uint8_t* data, size_t size,
   pixels = {pixel_buf.data(), stride, width, height};
 
   png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &png_state,
-                                           PngErrorFn, PngWarningFn);
+                                           PngSourceError, PngSourceWarning);
   if (png == nullptr) {
     std::snprintf(message, sizeof(png_state.message),
                   "png_create_read_struct failed");
@@ -372,7 +352,7 @@ bool Transcoder::Impl::DecodePng(const uint8_t* data, size_t size,
     png_destroy_read_struct(&png, &info, &end_info);
     return false;
   }
-  png_set_read_fn(png, &png_state, PngReadFn);
+  png_set_read_fn(png, &png_state, PngSourceRead);
   png_read_info(png, info);
   png_uint_32 w = 0, h = 0;
   int depth = 0, color = 0;
