@@ -1,5 +1,7 @@
 #include "bench/bench_data.h"
 
+#include <benchmark/benchmark.h>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -98,6 +100,18 @@ BenchPaths ParsePaths(int* argc, char** argv) {
 
 const BenchPaths& Paths() { return g_paths; }
 
+int RunBenchmarks(int argc, char** argv, void (*register_all)()) {
+  ParsePaths(&argc, argv);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  register_all();
+  benchmark::AddCustomContext("annotation_store", Paths().annotation_store);
+  benchmark::AddCustomContext("image_store", Paths().image_store);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
+
 void Check(const Status& s) {
   if (!s.ok()) {
     std::fprintf(stderr, "bench: %s\n", s.ToString().c_str());
@@ -128,7 +142,7 @@ void WarmImages(const Store& store) {
       sum += Touch(v.bytes());
     }
   }
-  if (sum == 1) std::fprintf(stderr, " ");  // keeps the reads
+  benchmark::DoNotOptimize(sum);
 }
 
 namespace {
@@ -147,7 +161,7 @@ void WarmLmdb(const Lmdb& db) {
   }
   mdb_cursor_close(cursor);
   mdb_txn_abort(txn);
-  if (sum == 1) std::fprintf(stderr, " ");
+  benchmark::DoNotOptimize(sum);
 }
 
 }  // namespace

@@ -32,6 +32,11 @@ struct BenchPaths {
 BenchPaths ParsePaths(int* argc, char** argv);
 const BenchPaths& Paths();
 
+// A benchmark program's main: takes the paths out of argv, lets Google
+// Benchmark read its flags, calls `register_all`, runs what was asked and
+// records the store paths in the output's context. Returns the exit code.
+int RunBenchmarks(int argc, char** argv, void (*register_all)());
+
 // Exits the program with the status's message if it is not OK.
 void Check(const Status& s);
 

@@ -508,13 +508,5 @@ void Register() {
 }  // namespace oiv4kv::bench
 
 int main(int argc, char** argv) {
-  oiv4kv::bench::ParsePaths(&argc, argv);
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  oiv4kv::bench::Register();
-  benchmark::AddCustomContext("annotation_store", oiv4kv::bench::Paths().annotation_store);
-  benchmark::AddCustomContext("image_store", oiv4kv::bench::Paths().image_store);
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return oiv4kv::bench::RunBenchmarks(argc, argv, oiv4kv::bench::Register);
 }

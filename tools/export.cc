@@ -29,8 +29,10 @@ void AddExportCommand(CLI::App* app, int* exit_code) {
       std::cerr << "oiv4-kv export: " << msg << "\n";
       *exit_code = 1;
     };
+    StoreOptions options;
+    options.index_annotations = false;  // reads images only: skip the walk at open
     std::unique_ptr<Store> store;
-    if (Status s = Store::Open(*path, StoreOptions(), &store); !s.ok()) return fail(s.ToString());
+    if (Status s = Store::Open(*path, options, &store); !s.ok()) return fail(s.ToString());
     const Split sp = *ParseSplit(*split);
     const Config c = *ParseConfig(*config);
     std::error_code ec;

@@ -127,6 +127,7 @@ void AddInfoCommand(CLI::App* app, int* exit_code) {
   cmd->callback([=] {
     StoreOptions options;
     options.allow_incomplete = true;  // info reports incomplete stores too
+    options.index_annotations = false;  // reads no record: skip the walk at open
     std::unique_ptr<Store> store;
     if (Status s = Store::Open(*store_path, options, &store); !s.ok()) {
       std::cerr << "oiv4-kv info: " << s.ToString() << "\n";
