@@ -1,0 +1,40 @@
+"""oiv4-kv: Open Images V4, as TFDS's `open_images_v4` defines it, read from a
+RocksDB store written by `oiv4-kv convert`, without copies.
+
+    import oiv4kv
+    store = oiv4kv.Store("/data/oiv4")
+    train = store.split("train")
+    example = train[0]                 # TFDS-shaped dict of numpy views
+    pixels = train.decoded(0, "300k")  # H x W x 3 uint8
+    for ex in train.scan(order="shuffled", seed=1, epoch=0, config="300k", decode=True):
+        ...
+
+The PyTorch adaptor is `oiv4kv.torch` (importing this module does not import
+torch).
+"""
+
+from oiv4kv._oiv4kv import (  # noqa: F401
+    SCHEMA_VERSION,
+    CorruptionError,
+    DecodeOptions,
+    Error,
+    InvalidArgumentError,
+    NotFoundError,
+    NotSupportedError,
+    ScanIterator,
+    Split,
+    Store,
+    StoreIOError,
+    Vocabulary,
+    __version__,
+    decode,
+)
+
+SPLITS = ("train", "validation", "test")
+CONFIGS = ("original", "300k", "200k")
+
+__all__ = [
+    "CONFIGS", "SCHEMA_VERSION", "SPLITS", "CorruptionError", "DecodeOptions", "Error",
+    "InvalidArgumentError", "NotFoundError", "NotSupportedError", "ScanIterator", "Split",
+    "Store", "StoreIOError", "Vocabulary", "decode",
+]

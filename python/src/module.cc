@@ -1,0 +1,18 @@
+// The native module oiv4kv._oiv4kv; python/oiv4kv/__init__.py re-exports it.
+#include <pybind11/pybind11.h>
+
+#include <string>
+
+#include "oiv4kv/version.h"
+#include "python/src/bindings.h"
+#include "python/src/errors.h"
+
+PYBIND11_MODULE(_oiv4kv, m) {
+  m.doc() = "oiv4-kv: Open Images V4 (as TFDS defines it) from a RocksDB store, zero-copy.";
+  m.attr("__version__") = std::string(oiv4kv::LibraryVersion());
+  m.attr("SCHEMA_VERSION") = oiv4kv::kSchemaVersion;
+  oiv4kv::python::RegisterErrors(m);
+  oiv4kv::python::BindStore(m);
+  oiv4kv::python::BindScan(m);
+  oiv4kv::python::BindDecode(m);
+}
