@@ -1,0 +1,119 @@
+"""oiv4kv.torch inside real DataLoaders: forked and spawned workers, ranks,
+epochs."""
+
+import subprocess
+import sys
+from collections import Counter
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+import oiv4kv  # noqa: E402
+import oiv4kv.torch as ot  # noqa: E402
+
+
+def filenames(loader):
+    return [name for batch in loader for name in batch["image/filename"]]
+
+
+def test_core_module_does_not_import_torch():
+    code = "import sys, oiv4kv; s = oiv4kv.Store; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_map_dataset_gives_tfds_dtypes_and_values(store):
+    ds = ot.OpenImagesDataset(store, "train", config="300k")
+    split = store.split("train")
+    assert len(ds) == len(split)
+    ex = ds[3]
+    assert ex["image/filename"] == split[3]["image/filename"]
+    assert ex["image"].dtype == torch.uint8 and ex["image"].shape[2] == 3
+    np.testing.assert_array_equal(ex["image"].numpy(), split.decoded(3, "300k"))
+    assert ex["objects"]["label"].dtype == torch.int64
+    assert ex["objects"]["confidence"].dtype == torch.int32
+    assert ex["objects"]["source"].dtype == torch.int64
+    assert ex["bobjects"]["bbox"].dtype == torch.float32
+    assert ex["bobjects"]["is_group_of"].dtype == torch.int8
+    assert ex["objects"]["label"].tolist() == split[3]["objects"]["label"].tolist()
+    np.testing.assert_array_equal(ex["bobjects"]["bbox"].numpy(), split[3]["bobjects"]["bbox"])
+    encoded = ot.OpenImagesDataset(store, "train", config="300k", decode=False)[3]["image"]
+    assert bytes(encoded.numpy()) == bytes(split.image(3, "300k"))
+
+
+def test_map_dataset_forked_workers_two_epochs(store):
+    # The store is opened and read in the parent before the workers fork.
+    ds = ot.OpenImagesDataset(store, "train", config="300k",
+                              transform=lambda ex: {**ex, "pixels": int(ex["image"].sum())})
+    split = store.split("train")
+    want = {split[i]["image/filename"]: int(split.decoded(i, "300k").sum())
+            for i in range(len(split))}
+    loader = torch.utils.data.DataLoader(ds, batch_size=5, shuffle=True, num_workers=4,
+                                         collate_fn=ot.collate, timeout=120)
+    for _ in range(2):
+        seen = {}
+        for batch in loader:
+            for name, pixels in zip(batch["image/filename"], batch["pixels"]):
+                assert name not in seen
+                seen[name] = pixels
+        assert seen == want
+
+
+def test_iterable_dataset_every_example_once_per_epoch(store_path):
+    ds = ot.OpenImagesIterableDataset(str(store_path), "train", config="300k", seed=9,
+                                      batch_size=4)
+    everything = sorted(ds.store.split("train")[i]["image/filename"]
+                        for i in range(len(ds.store.split("train"))))
+    loader = torch.utils.data.DataLoader(ds, batch_size=3, num_workers=4,
+                                         collate_fn=ot.collate, timeout=120)
+    epochs = []
+    for epoch in range(2):
+        ds.set_epoch(epoch)
+        names = filenames(loader)
+        assert Counter(names) == Counter(everything)  # exactly once
+        epochs.append(names)
+    assert epochs[0] != epochs[1]
+
+
+def test_ranks_times_workers_partition_the_epoch(store_path):
+    everything = None
+    seen = []
+    for rank in range(2):
+        ds = ot.OpenImagesIterableDataset(str(store_path), "validation", images=False,
+                                          seed=4, rank=rank, world_size=2)
+        ds.set_epoch(1)
+        everything = everything or sorted(ds.store.split("validation")[i]["image/filename"]
+                                          for i in range(len(ds.store.split("validation"))))
+        loader = torch.utils.data.DataLoader(ds, batch_size=2, num_workers=2,
+                                             collate_fn=ot.collate, timeout=120)
+        seen += filenames(loader)
+    assert Counter(seen) == Counter(everything)
+
+
+def test_spawned_workers_open_the_pickled_store(store_path):
+    ds = ot.OpenImagesDataset(str(store_path), "test", config="300k")
+    loader = torch.utils.data.DataLoader(ds, batch_size=2, num_workers=2, collate_fn=ot.collate,
+                                         multiprocessing_context="spawn", timeout=120)
+    assert sorted(filenames(loader)) == sorted(ds.store.split("test")[i]["image/filename"]
+                                               for i in range(len(ds)))
+
+
+def test_collate_stacks_equal_images_and_lists_ragged_fields(store):
+    ds = ot.OpenImagesDataset(store, "train", config="300k",
+                              transform=lambda ex: {**ex, "image": ex["image"][:8, :8]})
+    batch = ot.collate([ds[0], ds[1]])
+    assert batch["image"].shape == (2, 8, 8, 3)
+    assert len(batch["bobjects"]["bbox"]) == 2 and batch["bobjects"]["bbox"][0].shape[1] == 4
+    uneven = ot.collate([ot.to_tensors({**store.split("train")[0],
+                                        "image": np.zeros((2, 3, 3), np.uint8)}),
+                         ot.to_tensors({**store.split("train")[1],
+                                        "image": np.zeros((4, 3, 3), np.uint8)})])
+    assert isinstance(uneven["image"], list)
+
+
+def test_bad_arguments(store):
+    with pytest.raises(ValueError, match="rank"):
+        ot.OpenImagesIterableDataset(store, "train", rank=2, world_size=2)
+    with pytest.raises(oiv4kv.InvalidArgumentError):
+        ot.OpenImagesDataset("/nonexistent/store")
