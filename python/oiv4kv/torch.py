@@ -64,23 +64,133 @@ def to_tensors(example: Example) -> Example:
     return out
 
 
+def _shared_empty(like: torch.Tensor, numel: int) -> torch.Tensor:
+    """An empty 1-D tensor in shared memory, as default_collate makes in a
+    worker: the batch then crosses to the main process without another copy."""
+    try:  # torch >= 2.0
+        storage = like._typed_storage()._new_shared(numel, device=like.device)
+    except AttributeError:  # torch 1.13 (Debian 12)
+        storage = like.storage()._new_shared(numel)
+    return like.new(storage)[:numel]
+
+
+class Ragged:
+    """B tensors of different lengths as one batch field: ragged[i] is
+    example i's tensor, len() is B, iteration gives the B tensors.
+
+    In the process that collates, a Ragged just holds the B tensors (no
+    copy). When it is pickled, as a DataLoader worker does to send a batch,
+    the tensors are packed into one buffer (in shared memory inside a worker)
+    with `row_splits`: PyTorch moves every tensor through its own
+    shared-memory segment, so one buffer per field instead of B is what makes
+    a batch cheap to send. The receiver's rows are views of that buffer.
+    `values` and `row_splits` pack on demand: element i is
+    values[row_splits[i]:row_splits[i + 1]] (flattened for images, whose
+    shapes differ: see `shapes`).
+    """
+
+    def __init__(self, tensors: List[torch.Tensor], flat: bool = False):
+        self._rows = list(tensors)
+        self._flat = flat
+        self._packed = None  # (values, row_splits, shapes)
+
+    @classmethod
+    def _from_packed(cls, values, row_splits, shapes) -> "Ragged":
+        ragged = cls([], flat=shapes is not None)
+        ragged._packed = (values, row_splits, shapes)
+        n = len(row_splits) - 1
+        parts = [values[int(row_splits[i]):int(row_splits[i + 1])] for i in range(n)]
+        ragged._rows = ([p.view(*s) for p, s in zip(parts, shapes.tolist())]
+                        if shapes is not None else parts)
+        return ragged
+
+    def _pack(self):
+        if self._packed is None:
+            rows = [t.reshape(-1) for t in self._rows] if self._flat else self._rows
+            lengths = torch.tensor([t.shape[0] for t in rows], dtype=torch.int64)
+            row_splits = torch.zeros(len(rows) + 1, dtype=torch.int64)
+            torch.cumsum(lengths, 0, out=row_splits[1:])
+            if not rows:
+                values = torch.empty(0)
+            elif get_worker_info() is not None:
+                total = int(row_splits[-1])
+                trailing = rows[0].shape[1:]
+                flat = _shared_empty(rows[0], total * max(1, int(np.prod(trailing))))
+                values = flat.view(total, *trailing)
+                torch.cat(rows, out=values)
+            else:
+                values = torch.cat(rows)
+            shapes = (torch.tensor([list(t.shape) for t in self._rows], dtype=torch.int64)
+                      if self._flat else None)
+            self._packed = (values, row_splits, shapes)
+        return self._packed
+
+    @property
+    def values(self) -> torch.Tensor:
+        return self._pack()[0]
+
+    @property
+    def row_splits(self) -> torch.Tensor:
+        return self._pack()[1]
+
+    @property
+    def shapes(self) -> Optional[torch.Tensor]:
+        """B x ndim shapes of the rows when they were flattened to pack."""
+        return self._pack()[2]
+
+    def lengths(self) -> torch.Tensor:
+        return torch.tensor([t.shape[0] for t in self._rows], dtype=torch.int64)
+
+    def __reduce__(self):
+        return (Ragged._from_packed, self._pack())
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        return self._rows[i]
+
+    def __iter__(self):
+        return iter(self._rows)
+
+    def tolist(self) -> List[torch.Tensor]:
+        return list(self._rows)
+
+    def pin_memory(self) -> "Ragged":  # DataLoader(pin_memory=True) calls this
+        values, row_splits, shapes = self._pack()
+        return Ragged._from_packed(values.pin_memory(), row_splits, shapes)
+
+    def to(self, *args, **kwargs) -> "Ragged":
+        values, row_splits, shapes = self._pack()
+        return Ragged._from_packed(values.to(*args, **kwargs), row_splits, shapes)
+
+    def __repr__(self) -> str:
+        return f"Ragged({len(self)} rows of {self._rows[0].dtype if self._rows else '?'})"
+
+
 def collate(batch: List[Example]) -> Example:
     """Collates TFDS-shaped examples whose annotations have different lengths.
 
-    "image" is stacked into B x H x W x 3 when every image has the same shape
-    (after a resizing transform, say) and left a list otherwise; every
-    annotation field is a list of B tensors; "image/filename" a list of str.
+    Every annotation field becomes one Ragged (batch["bobjects"]["bbox"][i] is
+    example i's N x 4 boxes); "image" is stacked into B x H x W x 3 when
+    every image has the same shape (after a resizing transform, say) and a
+    Ragged of the B images otherwise; "image/filename" is a list of str.
+    Fields a transform added are stacked when they are tensors of one shape
+    and listed otherwise.
     """
     out: Example = {"image/filename": [ex["image/filename"] for ex in batch]}
     for key in ("objects", "objects_trainable", "bobjects"):
-        out[key] = {name: [ex[key][name] for ex in batch] for name in batch[0][key]}
-    if batch and "image" in batch[0]:
-        images = [ex["image"] for ex in batch]
-        same = all(isinstance(im, torch.Tensor) and im.shape == images[0].shape for im in images)
-        out["image"] = torch.stack(images) if same else images
-    for key in batch[0] if batch else ():
-        if key not in out:  # fields a transform added
-            out[key] = [ex[key] for ex in batch]
+        out[key] = {name: Ragged([ex[key][name] for ex in batch]) for name in batch[0][key]}
+    for key in batch[0]:
+        if key in out:
+            continue
+        values = [ex[key] for ex in batch]
+        if all(isinstance(v, torch.Tensor) and v.shape == values[0].shape for v in values):
+            out[key] = torch.stack(values)
+        elif key == "image" and all(isinstance(v, torch.Tensor) for v in values):
+            out[key] = Ragged(values, flat=True)
+        else:
+            out[key] = values
     return out
 
 

@@ -1,6 +1,7 @@
 """oiv4kv.torch inside real DataLoaders: forked and spawned workers, ranks,
 epochs."""
 
+import pickle
 import subprocess
 import sys
 from collections import Counter
@@ -47,16 +48,18 @@ def test_map_dataset_forked_workers_two_epochs(store):
     ds = ot.OpenImagesDataset(store, "train", config="300k",
                               transform=lambda ex: {**ex, "pixels": int(ex["image"].sum())})
     split = store.split("train")
-    want = {split[i]["image/filename"]: int(split.decoded(i, "300k").sum())
+    want = {split[i]["image/filename"]: (int(split.decoded(i, "300k").sum()),
+                                         split[i]["bobjects"]["bbox"].tolist())
             for i in range(len(split))}
     loader = torch.utils.data.DataLoader(ds, batch_size=5, shuffle=True, num_workers=4,
                                          collate_fn=ot.collate, timeout=120)
     for _ in range(2):
         seen = {}
         for batch in loader:
-            for name, pixels in zip(batch["image/filename"], batch["pixels"]):
+            for name, pixels, boxes in zip(batch["image/filename"], batch["pixels"],
+                                           batch["bobjects"]["bbox"]):
                 assert name not in seen
-                seen[name] = pixels
+                seen[name] = (pixels, boxes.tolist())
         assert seen == want
 
 
@@ -99,17 +102,39 @@ def test_spawned_workers_open_the_pickled_store(store_path):
                                                for i in range(len(ds)))
 
 
-def test_collate_stacks_equal_images_and_lists_ragged_fields(store):
-    ds = ot.OpenImagesDataset(store, "train", config="300k",
-                              transform=lambda ex: {**ex, "image": ex["image"][:8, :8]})
-    batch = ot.collate([ds[0], ds[1]])
-    assert batch["image"].shape == (2, 8, 8, 3)
-    assert len(batch["bobjects"]["bbox"]) == 2 and batch["bobjects"]["bbox"][0].shape[1] == 4
-    uneven = ot.collate([ot.to_tensors({**store.split("train")[0],
-                                        "image": np.zeros((2, 3, 3), np.uint8)}),
-                         ot.to_tensors({**store.split("train")[1],
-                                        "image": np.zeros((4, 3, 3), np.uint8)})])
-    assert isinstance(uneven["image"], list)
+def test_collate_packs_ragged_fields_and_stacks_equal_images(store):
+    split = store.split("train")
+    ds = ot.OpenImagesDataset(store, "train", config="300k")
+    examples = [ds[i] for i in range(4)]
+    batch = ot.collate(examples)
+    boxes = batch["bobjects"]["bbox"]
+    assert isinstance(boxes, ot.Ragged) and len(boxes) == 4
+    for i in range(4):
+        np.testing.assert_array_equal(boxes[i].numpy(), split[i]["bobjects"]["bbox"])
+        assert batch["objects"]["label"][i].tolist() == split[i]["objects"]["label"].tolist()
+        assert batch["objects"]["label"][i].dtype == torch.int64
+    assert boxes.lengths().tolist() == [len(split[i]["bobjects"]["label"]) for i in range(4)]
+    # Images of different sizes: one flat buffer, each image a view of its shape.
+    shapes = {tuple(ex["image"].shape) for ex in examples}
+    assert len(shapes) > 1, "the fixture should have images of several sizes"
+    assert isinstance(batch["image"], ot.Ragged)
+    for i, ex in enumerate(examples):
+        assert torch.equal(batch["image"][i], ex["image"])
+    with pytest.raises(IndexError):
+        boxes[4]
+    # Pickled (as a worker sends it): one buffer per field, rows are views.
+    for field in (boxes, batch["image"]):
+        back = pickle.loads(pickle.dumps(field))
+        assert len(back) == 4
+        assert back.values.numel() == sum(t.numel() for t in field)
+        for i in range(4):
+            assert torch.equal(back[i], field[i])
+            assert back[i].data_ptr() == back.values[back.row_splits[i]:].data_ptr()
+    # Equal shapes (after a resizing transform): stacked.
+    crop = [{**ex, "image": ex["image"][:8, :8]} for ex in examples]
+    stacked = ot.collate(crop)["image"]
+    assert stacked.shape == (4, 8, 8, 3)
+    assert torch.equal(stacked[2], examples[2]["image"][:8, :8])
 
 
 def test_bad_arguments(store):
