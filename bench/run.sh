@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the read benchmarks end to end: makes the benchmark stores once with
 # `oiv4-kv synth` + `convert`, runs read_bench and layout_bench (medians
-# of 9 repetitions, run interleaved; JSON), and writes bench/REPORT.md and
+# of 9 repetitions, run interleaved; JSON) and bench/dataloader_bench.py
+# (PyTorch DataLoaders; medians of 5), and writes bench/REPORT.md and
 # bench/report.png.
 #
 #   bench/run.sh                 # full run (first time: ~10 min to make data)
@@ -22,11 +23,13 @@ dir=${OIV4KV_BENCH_DIR:-/tmp/oiv4kv-bench}
 annotation_images=1000000
 image_images=20000
 repetitions=9
+loader_examples=1500 loader_reps=5
 if [ "${1:-}" = "--quick" ]; then
   dir=${OIV4KV_BENCH_DIR:-/tmp/oiv4kv-bench-quick}
   annotation_images=20000
   image_images=1000
   repetitions=1
+  loader_examples=200 loader_reps=1
 fi
 cli=$build/tools/oiv4-kv
 mkdir -p "$dir"
@@ -56,9 +59,14 @@ common=(--ann_store="$dir/annotations" --img_store="$dir/images" --work_dir="$di
         --benchmark_out_format=json)
 "$build/bench/read_bench" "${common[@]}" --benchmark_out="$dir/read.json"
 "$build/bench/layout_bench" "${common[@]}" --benchmark_out="$dir/layout.json"
+# PyTorch DataLoaders over the images store (Debian's python3, for torch).
+PYTHONPATH="$build/python" /usr/bin/python3 bench/dataloader_bench.py --store "$dir/images" \
+  --work "$dir/dataloader" --examples "$loader_examples" --reps "$loader_reps" \
+  --out "$dir/dataloader.json"
 
 machine="$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), \
 $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo) RAM, $(. /etc/os-release && echo "$PRETTY_NAME")"
 out=()
 if [ "${1:-}" = "--quick" ]; then out=(--out-md "$dir/REPORT.md" --out-png "$dir/report.png"); fi
-bench/report "${out[@]}" --machine "$machine" "$dir/read.json" "$dir/layout.json"
+bench/report "${out[@]}" --machine "$machine" "$dir/read.json" "$dir/layout.json" \
+  "$dir/dataloader.json"

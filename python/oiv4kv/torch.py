@@ -64,6 +64,10 @@ def to_tensors(example: Example) -> Example:
     return out
 
 
+# Fields up to this size are pickled by value when a worker sends a batch.
+_BY_VALUE_BYTES = 256 * 1024
+
+
 def _shared_empty(like: torch.Tensor, numel: int) -> torch.Tensor:
     """An empty 1-D tensor in shared memory, as default_collate makes in a
     worker: the batch then crosses to the main process without another copy."""
@@ -104,7 +108,9 @@ class Ragged:
                         if shapes is not None else parts)
         return ragged
 
-    def _pack(self):
+    def _pack(self, shared: bool = True):
+        """(values, row_splits, shapes); values in shared memory when
+        `shared` and called in a DataLoader worker."""
         if self._packed is None:
             rows = [t.reshape(-1) for t in self._rows] if self._flat else self._rows
             lengths = torch.tensor([t.shape[0] for t in rows], dtype=torch.int64)
@@ -112,7 +118,7 @@ class Ragged:
             torch.cumsum(lengths, 0, out=row_splits[1:])
             if not rows:
                 values = torch.empty(0)
-            elif get_worker_info() is not None:
+            elif shared and get_worker_info() is not None:
                 total = int(row_splits[-1])
                 trailing = rows[0].shape[1:]
                 flat = _shared_empty(rows[0], total * max(1, int(np.prod(trailing))))
@@ -142,7 +148,22 @@ class Ragged:
         return torch.tensor([t.shape[0] for t in self._rows], dtype=torch.int64)
 
     def __reduce__(self):
-        return (Ragged._from_packed, self._pack())
+        # Receiving a tensor through shared memory costs ~1 ms here (a socket
+        # round trip per segment), so small fields travel by value inside
+        # the pickle; large ones (images) in one shared buffer.
+        nbytes = sum(t.numel() * t.element_size() for t in self._rows)
+        if nbytes > _BY_VALUE_BYTES:
+            values, row_splits, shapes = self._pack()
+        else:
+            values, row_splits, shapes = self._pack(shared=False)
+            values = values.numpy()
+        return (Ragged._from_pickle, (values, row_splits.numpy(),
+                                      None if shapes is None else shapes.numpy()))
+
+    @classmethod
+    def _from_pickle(cls, values, row_splits, shapes) -> "Ragged":
+        as_tensor = lambda a: a if a is None or isinstance(a, torch.Tensor) else torch.from_numpy(a)
+        return cls._from_packed(as_tensor(values), as_tensor(row_splits), as_tensor(shapes))
 
     def __len__(self) -> int:
         return len(self._rows)

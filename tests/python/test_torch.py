@@ -102,7 +102,9 @@ def test_spawned_workers_open_the_pickled_store(store_path):
                                                for i in range(len(ds)))
 
 
-def test_collate_packs_ragged_fields_and_stacks_equal_images(store):
+@pytest.mark.parametrize("by_value_bytes", [0, 1 << 30])  # tensors / numpy in the pickle
+def test_collate_packs_ragged_fields_and_stacks_equal_images(store, monkeypatch, by_value_bytes):
+    monkeypatch.setattr(ot, "_BY_VALUE_BYTES", by_value_bytes)
     split = store.split("train")
     ds = ot.OpenImagesDataset(store, "train", config="300k")
     examples = [ds[i] for i in range(4)]
