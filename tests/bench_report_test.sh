@@ -40,7 +40,9 @@ expect "$md" \
   '| Get+decode vs decode from RAM | — | ≥ 0.97 | not measured (no `Decode/store/threads:1`) |' \
   "| AnnotationGet/oiv4kv, 2 threads vs 1 (near-linear) | 1.75 | ≥ 1.80 | miss |" \
   "| ImageGet/oiv4kv, 2 threads vs 1 (near-linear) | 1.94 | ≥ 1.80 | pass |" \
-  "4 pass, 2 miss, 3 not measured." \
+  "| DataLoader, 0 workers: oiv4kv vs ImageFolder-style files + PIL | 1.86 | ≥ 1.50 | pass |" \
+  '| DataLoader, 0 workers: oiv4kv vs LMDB + PIL | — | ≥ 1.00 | not measured (no `DataLoader/lmdb_pil/0/threads:1`) |' \
+  "5 pass, 2 miss, 6 not measured." \
   "| annotation random Get vs LMDB | 1.67 | \`AnnotationGet/oiv4kv/threads:2\`" \
   "| image Get vs LMDB | 1.27 | \`ImageGet/oiv4kv/threads:2\`" \
   "| 1 | 1 | 560 k/s | 352 k/s | 1.59 |" \
@@ -59,7 +61,7 @@ png_ok "$out/r.png"
 # No benchmarks at all: every target "not measured", still a chart.
 echo '{"context": {}, "benchmarks": []}' > "$out/empty.json"
 "$report" "$out/empty.json" --out-md "$out/E.md" --out-png "$out/e.png"
-[ "$(grep -c '| not measured (no ' "$out/E.md")" = 9 ] || { echo "FAIL: empty input"; fail=1; }
+[ "$(grep -c '| not measured (no ' "$out/E.md")" = 13 ] || { echo "FAIL: empty input"; fail=1; }
 png_ok "$out/e.png"
 
 if [ "$fail" != 0 ]; then
