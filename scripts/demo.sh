@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job on a built-in sample: installs packages, builds, synthesizes a
 # download in the official layout, converts it into one store with all three
-# configs, reads it back (info, get, verify, export), measures reads on it
-# (bench), and in the full run benchmarks transcoding against OpenCV.
+# configs, reads it back (info, get, verify, export, the Python module and a
+# PyTorch DataLoader), measures reads on it (bench), and in the full run
+# benchmarks transcoding against OpenCV.
 #
 # Usage: scripts/demo.sh [--quick] [WORK_DIR]   (default WORK_DIR: /tmp/oiv4kv-demo)
 #   full:    1,000 images up to 1024 px, bench --seconds 10, transcode_bench
@@ -17,7 +18,7 @@ quick=0 work=""
 for arg in "$@"; do
   case "$arg" in
     --quick) quick=1 ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "usage: $0 [--quick] [WORK_DIR]" >&2; exit 2 ;;
     *)
       if [ -n "$work" ]; then echo "usage: $0 [--quick] [WORK_DIR]" >&2; exit 2; fi
@@ -26,9 +27,9 @@ for arg in "$@"; do
 done
 work=${work:-/tmp/oiv4kv-demo}
 if [ "$quick" = 1 ]; then
-  images=${OIV4KV_DEMO_IMAGES:-200} max_side=256 bench_seconds=2 steps=9
+  images=${OIV4KV_DEMO_IMAGES:-200} max_side=256 bench_seconds=2 steps=10
 else
-  images=${OIV4KV_DEMO_IMAGES:-1000} max_side=1024 bench_seconds=10 steps=10
+  images=${OIV4KV_DEMO_IMAGES:-1000} max_side=1024 bench_seconds=10 steps=11
 fi
 
 step=0 demo_start=$SECONDS step_start=$SECONDS
@@ -71,6 +72,27 @@ $bin verify "$store"
 
 header "export: the validation images of 200k to files"
 $bin export "$store" --config 200k --split validation --out "$work/export-200k"
+
+header "python: the store through oiv4kv and a PyTorch DataLoader (2 workers)"
+PYTHONPATH=build/python /usr/bin/python3 - "$store" <<'PY'
+import sys, time, torch
+import oiv4kv, oiv4kv.torch as ot
+store = oiv4kv.Store(sys.argv[1])
+train = store.split("train")
+ex = train[0]
+boxable = store.vocabulary("boxable")
+print(f"{store}: configs {store.configs}, {len(train)} train examples")
+print(f"train[0] {ex['image/filename']}: {len(ex['objects']['label'])} labels, boxes",
+      [boxable.name(int(label)) for label in ex["bobjects"]["label"][:3]],
+      f"image {train.decoded(0, '300k').shape}")
+loader = torch.utils.data.DataLoader(ot.OpenImagesDataset(store, "train", config="300k"),
+                                     batch_size=32, shuffle=True, num_workers=2,
+                                     collate_fn=ot.collate)
+start, n = time.perf_counter(), 0
+for batch in loader:
+    n += len(batch["image/filename"])
+print(f"DataLoader: one epoch of {n} decoded examples in {time.perf_counter() - start:.2f} s")
+PY
 
 header "bench: reads on this store for about $bench_seconds s"
 $bin bench "$store" --seconds "$bench_seconds"
