@@ -96,8 +96,9 @@ def prepare(store_path, split_name, config, count, work):
 
 # ---- the loaders ----
 
-def make_dataset(loader, store_path, split_name, config, count, work, seed):
-    """(dataset, sampler or None) of one loader."""
+def make_dataset(loader, store, split_name, config, indices, work, seed):
+    """(dataset, sampler or None) of one loader over the examples at
+    `indices`; `store` is an open oiv4kv.Store."""
     import numpy as np
     import torch
     import oiv4kv
@@ -120,12 +121,11 @@ def make_dataset(loader, store_path, split_name, config, count, work, seed):
             return torch.from_numpy(np.array(image.convert("RGB")))
 
     generator = torch.Generator().manual_seed(seed)
-    indices = sample_indices(len(oiv4kv.Store(store_path).split(split_name)), count)
     if loader == "oiv4kv":
-        ds = ot.OpenImagesDataset(store_path, split_name, config=config)
+        ds = ot.OpenImagesDataset(store, split_name, config=config)
         return ds, torch.utils.data.SubsetRandomSampler(indices, generator=generator)
     if loader == "oiv4kv_scan":
-        ds = ot.OpenImagesIterableDataset(store_path, split_name, config=config, seed=seed)
+        ds = ot.OpenImagesIterableDataset(store, split_name, config=config, seed=seed)
         return ds, None
 
     class FolderDataset(torch.utils.data.Dataset):
@@ -182,15 +182,17 @@ def make_dataset(loader, store_path, split_name, config, count, work, seed):
 def run_once(args):
     """One measurement in this process: prints a JSON line."""
     import torch
+    import oiv4kv
     import oiv4kv.torch as ot
 
     torch.set_num_threads(1)
-    dataset, sampler = make_dataset(args.loader, args.store, args.split, args.config,
-                                    args.examples, args.work, args.seed)
+    store = oiv4kv.Store(args.store)  # opened once: each open indexes the annotations
+    indices = sample_indices(len(store.split(args.split)), args.examples)
+    dataset, sampler = make_dataset(args.loader, store, args.split, args.config, indices,
+                                    args.work, args.seed)
     loader = torch.utils.data.DataLoader(dataset, batch_size=BATCH_SIZE, sampler=sampler,
                                          num_workers=args.workers, collate_fn=ot.collate)
-    import oiv4kv
-    want = len(sample_indices(len(oiv4kv.Store(args.store).split(args.split)), args.examples))
+    want = len(indices)
     examples = 0
     start = time.perf_counter()
     first = None  # (time, examples) when the first batch arrived

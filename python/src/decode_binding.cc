@@ -37,6 +37,28 @@ TruncatedPolicy ParseTruncated(const std::string& name) {
   throw py::value_error("truncated must be 'error' or 'warn', not '" + name + "'");
 }
 
+const char* TruncatedName(TruncatedPolicy policy) {
+  return policy == TruncatedPolicy::kWarn ? "warn" : "error";
+}
+
+// DecodeOptions from the Python-facing values (the constructor's keywords,
+// and the pickled state).
+DecodeOptions MakeDecodeOptions(const std::string& pixel_format, uint32_t min_width,
+                                uint32_t min_height, bool all_scale_factors,
+                                bool apply_exif_orientation, const std::string& truncated,
+                                bool fast_dct, uint64_t max_pixels) {
+  DecodeOptions o;
+  o.pixel_format = ParsePixelFormat(pixel_format);
+  o.min_width = min_width;
+  o.min_height = min_height;
+  o.all_scale_factors = all_scale_factors;
+  o.apply_exif_orientation = apply_exif_orientation;
+  o.truncated = ParseTruncated(truncated);
+  o.fast_dct = fast_dct;
+  o.max_pixels = max_pixels;
+  return o;
+}
+
 // One Decoder per thread: it keeps a TurboJPEG handle and scratch buffers.
 Decoder& ThreadDecoder() {
   thread_local Decoder decoder;
@@ -74,20 +96,7 @@ truncated: 'error' raises CorruptionError for damaged data; 'warn' returns
 fast_dct: faster integer IDCT and upsampling; no longer OpenCV's pixels.
 max_pixels: refuse larger images (InvalidArgumentError) before allocating.
 )doc")
-      .def(py::init([](const std::string& pixel_format, uint32_t min_width, uint32_t min_height,
-                       bool all_scale_factors, bool apply_exif_orientation,
-                       const std::string& truncated, bool fast_dct, uint64_t max_pixels) {
-             DecodeOptions o;
-             o.pixel_format = ParsePixelFormat(pixel_format);
-             o.min_width = min_width;
-             o.min_height = min_height;
-             o.all_scale_factors = all_scale_factors;
-             o.apply_exif_orientation = apply_exif_orientation;
-             o.truncated = ParseTruncated(truncated);
-             o.fast_dct = fast_dct;
-             o.max_pixels = max_pixels;
-             return o;
-           }),
+      .def(py::init(&MakeDecodeOptions),
            py::kw_only(), py::arg("pixel_format") = "rgb", py::arg("min_width") = 0,
            py::arg("min_height") = 0, py::arg("all_scale_factors") = false,
            py::arg("apply_exif_orientation") = false, py::arg("truncated") = "error",
@@ -99,29 +108,20 @@ max_pixels: refuse larger images (InvalidArgumentError) before allocating.
       .def_readonly("all_scale_factors", &DecodeOptions::all_scale_factors)
       .def_readonly("apply_exif_orientation", &DecodeOptions::apply_exif_orientation)
       .def_property_readonly("truncated",
-                             [](const DecodeOptions& o) {
-                               return o.truncated == TruncatedPolicy::kWarn ? "warn" : "error";
-                             })
+                             [](const DecodeOptions& o) { return TruncatedName(o.truncated); })
       .def_readonly("fast_dct", &DecodeOptions::fast_dct)
       .def_readonly("max_pixels", &DecodeOptions::max_pixels)
       .def(py::pickle(
           [](const DecodeOptions& o) {
             return py::make_tuple(PixelFormatName(o.pixel_format), o.min_width, o.min_height,
                                   o.all_scale_factors, o.apply_exif_orientation,
-                                  o.truncated == TruncatedPolicy::kWarn ? "warn" : "error",
-                                  o.fast_dct, o.max_pixels);
+                                  TruncatedName(o.truncated), o.fast_dct, o.max_pixels);
           },
           [](const py::tuple& t) {
-            DecodeOptions o;
-            o.pixel_format = ParsePixelFormat(t[0].cast<std::string>());
-            o.min_width = t[1].cast<uint32_t>();
-            o.min_height = t[2].cast<uint32_t>();
-            o.all_scale_factors = t[3].cast<bool>();
-            o.apply_exif_orientation = t[4].cast<bool>();
-            o.truncated = ParseTruncated(t[5].cast<std::string>());
-            o.fast_dct = t[6].cast<bool>();
-            o.max_pixels = t[7].cast<uint64_t>();
-            return o;
+            return MakeDecodeOptions(t[0].cast<std::string>(), t[1].cast<uint32_t>(),
+                                     t[2].cast<uint32_t>(), t[3].cast<bool>(), t[4].cast<bool>(),
+                                     t[5].cast<std::string>(), t[6].cast<bool>(),
+                                     t[7].cast<uint64_t>());
           }));
 
   m.def(

@@ -171,7 +171,7 @@ last one yielded. len() is the number of examples in this shard's epoch.
         if (py::isinstance<DecodeOptions>(decode)) {
           decode_options = decode.cast<DecodeOptions>();
         } else if (py::isinstance<py::bool_>(decode) || decode.is_none()) {
-          if (!decode.is_none() && decode.cast<bool>()) decode_options = DecodeOptions{};
+          if (py::bool_(decode)) decode_options = DecodeOptions{};
         } else {
           throw py::type_error("decode must be a bool or an oiv4kv.DecodeOptions");
         }

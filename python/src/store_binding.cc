@@ -24,6 +24,15 @@ struct VocabularyRef {
   std::shared_ptr<const Store> store;  // keeps the vocabulary alive
   VocabKind kind;
   const Vocabulary& get() const { return store->vocabulary(kind); }
+  // Label `i`, checked: IndexError outside the list.
+  size_t Label(size_t i) const {
+    if (i >= get().size()) {
+      throw py::index_error("label " + std::to_string(i) + " out of range for the " +
+                            std::string(VocabKindName(kind)) + " list of " +
+                            std::to_string(get().size()));
+    }
+    return i;
+  }
 };
 
 Split SplitArg(const std::string& name) {
@@ -187,16 +196,14 @@ source's name and the display name is empty.
                              [](const VocabularyRef& v) { return std::string(VocabKindName(v.kind)); })
       .def("__len__", [](const VocabularyRef& v) { return v.get().size(); })
       .def("mid", [](const VocabularyRef& v, size_t i) {
-             if (i >= v.get().size()) throw py::index_error("label " + std::to_string(i) + " out of range");
-             return std::string(v.get().mid(i));
+             return std::string(v.get().mid(v.Label(i)));
            }, py::arg("label"))
       .def("name", [](const VocabularyRef& v, size_t i) {
-             if (i >= v.get().size()) throw py::index_error("label " + std::to_string(i) + " out of range");
-             return std::string(v.get().display_name(i));
+             return std::string(v.get().display_name(v.Label(i)));
            }, py::arg("label"), "The display name of label id `label`.")
       .def("__getitem__", [](const VocabularyRef& v, size_t i) {
-             if (i >= v.get().size()) throw py::index_error("label " + std::to_string(i) + " out of range");
-             return py::make_tuple(std::string(v.get().mid(i)), std::string(v.get().display_name(i)));
+             return py::make_tuple(std::string(v.get().mid(v.Label(i))),
+                                   std::string(v.get().display_name(i)));
            })
       .def("index", [](const VocabularyRef& v, const std::string& mid) {
              const std::optional<uint32_t> i = v.get().Find(mid);
