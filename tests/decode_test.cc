@@ -19,6 +19,7 @@
 #include "oiv4kv/store.h"
 #include "oiv4kv/writer.h"
 #include "store/image/sample_images.h"
+#include "store/synth/synth_image.h"
 #include "tests/testutil.h"
 
 namespace oiv4kv {
@@ -759,13 +760,7 @@ TEST(DecodeErrors, MutatedInputsAreSafe) {
 // Decompression bombs are refused from the header, before allocating.
 TEST(DecodeErrors, MaxPixels) {
   std::vector<uint8_t> huge = Jpeg(SyntheticImage(40, 30, 1));
-  size_t sof = 2;
-  while (huge[sof + 1] != 0xC0)
-    sof += 2 + ((huge[sof + 2] << 8) | huge[sof + 3]);
-  huge[sof + 5] = 60000 >> 8;
-  huge[sof + 6] = 60000 & 0xFF;
-  huge[sof + 7] = 60000 >> 8;
-  huge[sof + 8] = 60000 & 0xFF;
+  ASSERT_TRUE(synth::ClaimJpegSize(&huge, 60000, 60000));
   Decoder decoder;
   DecodedImage img;
   Status s = decoder.Decode(huge, DecodeOptions(), &img);

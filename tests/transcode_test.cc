@@ -11,6 +11,7 @@
 
 #include "store/image/image_probe.h"
 #include "store/image/sample_images.h"
+#include "store/synth/synth_image.h"
 #include "tests/testutil.h"
 
 namespace oiv4kv {
@@ -653,13 +654,7 @@ TEST_F(TranscodeTest, RejectsWhatTheProbeRejects) {
             transcoder_.Transcode(garbage, {}, &r).message());
 
   std::vector<uint8_t> huge = Jpeg(small());
-  size_t sof = 2;
-  while (huge[sof + 1] != 0xC0)
-    sof += 2 + ((huge[sof + 2] << 8) | huge[sof + 3]);
-  huge[sof + 5] = 60000 >> 8;
-  huge[sof + 6] = 60000 & 0xFF;
-  huge[sof + 7] = 60000 >> 8;
-  huge[sof + 8] = 60000 & 0xFF;
+  ASSERT_TRUE(synth::ClaimJpegSize(&huge, 60000, 60000));
   const Status s = transcoder_.Transcode(huge, {}, &r);
   EXPECT_TRUE(s.IsInvalidArgument());
   EXPECT_EQ("claims 60000x60000 pixels, over --max-pixels 178956970",

@@ -359,6 +359,17 @@ size_t JpegSofOffset(const std::vector<uint8_t>& jpeg) {
   });
 }
 
+bool ClaimJpegSize(std::vector<uint8_t>* jpeg, uint16_t width, uint16_t height) {
+  const size_t sof = JpegSofOffset(*jpeg);
+  if (sof == 0 || sof + 8 >= jpeg->size()) return false;
+  // SOF: FF Cn len(2) precision(1) height(2) width(2)
+  (*jpeg)[sof + 5] = static_cast<uint8_t>(height >> 8);
+  (*jpeg)[sof + 6] = static_cast<uint8_t>(height & 0xFF);
+  (*jpeg)[sof + 7] = static_cast<uint8_t>(width >> 8);
+  (*jpeg)[sof + 8] = static_cast<uint8_t>(width & 0xFF);
+  return true;
+}
+
 ImageEncoder::ImageEncoder() : tj_(tjInitCompress()), tj_progressive_(tjInitCompress()) {}
 ImageEncoder::~ImageEncoder() {
   if (tj_ != nullptr) tjDestroy(tj_);
@@ -400,11 +411,9 @@ Status ImageEncoder::Encode(const ImageSpec& spec, std::vector<uint8_t>* out) {
     case SynthKind::kHugeHeader: {
       PaintNatural(64, 48, spec.seed, &rgb_);
       OIV4KV_RETURN_IF_ERROR(Jpeg(64, 48, TJSAMP_420, spec.quality, 0, out));
-      const size_t sof = JpegSofOffset(*out);
-      if (sof == 0) return Status::Corruption("synth: no SOF in encoded JPEG");
-      // SOF: FF Cn len(2) precision(1) height(2) width(2)
-      (*out)[sof + 5] = (*out)[sof + 7] = static_cast<uint8_t>(kHugeSide >> 8);
-      (*out)[sof + 6] = (*out)[sof + 8] = static_cast<uint8_t>(kHugeSide & 0xFF);
+      if (!ClaimJpegSize(out, kHugeSide, kHugeSide)) {
+        return Status::Corruption("synth: no SOF in encoded JPEG");
+      }
       return Status::OK();
     }
     default:

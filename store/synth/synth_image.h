@@ -58,5 +58,8 @@ class ImageEncoder {
 size_t JpegScanStart(const std::vector<uint8_t>& jpeg);
 // Offset of the first SOFn marker (0xFF byte), or 0 if not found.
 size_t JpegSofOffset(const std::vector<uint8_t>& jpeg);
+// Rewrites the dimensions the first SOF claims (a decompression-bomb header
+// over a small image). False, changing nothing, if there is no SOF.
+bool ClaimJpegSize(std::vector<uint8_t>* jpeg, uint16_t width, uint16_t height);
 
 }  // namespace oiv4kv::synth
