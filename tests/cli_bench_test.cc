@@ -13,9 +13,7 @@ namespace {
 using testing::CommandResult;
 using testing::TempDir;
 
-CommandResult Oiv4kv(const std::string& args, bool with_stderr) {
-  return testing::RunCommand(std::string(OIV4KV_BINARY) + " " + args, with_stderr);
-}
+using testing::Oiv4kv;
 
 class CliBenchTest : public ::testing::Test {
  protected:

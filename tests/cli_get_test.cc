@@ -17,9 +17,7 @@ using testing::SampleSpec;
 using testing::SampleStore;
 using testing::TempDir;
 
-CommandResult Oiv4kv(const std::string& args, bool with_stderr = false) {
-  return testing::RunCommand(std::string(OIV4KV_BINARY) + " " + args, with_stderr);
-}
+using testing::Oiv4kv;
 
 std::string ReadFile(const std::string& path) {
   std::ifstream f(path, std::ios::binary);

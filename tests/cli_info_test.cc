@@ -16,9 +16,7 @@ using testing::TempDir;
 
 using testing::CommandResult;
 
-CommandResult Oiv4kv(const std::string& args) {
-  return testing::RunCommand(std::string(OIV4KV_BINARY) + " " + args, /*with_stderr=*/false);
-}
+using testing::Oiv4kv;
 
 TEST(CliInfo, JsonReportsCountsConfigsAndBytes) {
   TempDir dir;

@@ -16,9 +16,8 @@ using testing::TempDir;
 
 using testing::CommandResult;
 
-CommandResult Oiv4kv(const std::string& args) {
-  return testing::RunCommand(std::string(OIV4KV_BINARY) + " " + args, /*with_stderr=*/true);
-}
+// synth's summary and errors go to stderr.
+CommandResult Oiv4kv(const std::string& args) { return testing::Oiv4kv(args, true); }
 
 TEST(CliSynth, WritesTheRequestedLayoutAndSummarizes) {
   TempDir dir;

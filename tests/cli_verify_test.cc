@@ -21,9 +21,7 @@ using testing::SampleSpec;
 using testing::SampleStore;
 using testing::TempDir;
 
-CommandResult Oiv4kv(const std::string& args, bool with_stderr = false) {
-  return testing::RunCommand(std::string(OIV4KV_BINARY) + " " + args, with_stderr);
-}
+using testing::Oiv4kv;
 
 // A download of `images` images (64 px) converted into `store` in `configs`.
 void ConvertedStore(const TempDir& dir, const std::string& store, int images, bool awkward,

@@ -381,8 +381,7 @@ TEST(ConvertLayouts, EveryLayoutAndRowOrderGivesTheRecordedExamples) {
 }
 
 std::string RunTool(const std::string& args) {
-  const testing::CommandResult r =
-      testing::RunCommand(std::string(OIV4KV_BINARY) + " " + args, /*with_stderr=*/false);
+  const testing::CommandResult r = testing::Oiv4kv(args);
   EXPECT_EQ(0, r.exit_code) << args;
   return r.out;
 }

@@ -34,6 +34,12 @@ CommandResult RunCommand(const std::string& command, bool with_stderr) {
   return r;
 }
 
+#ifdef OIV4KV_BINARY
+CommandResult Oiv4kv(const std::string& args, bool with_stderr) {
+  return RunCommand(std::string(OIV4KV_BINARY) + " " + args, with_stderr);
+}
+#endif
+
 std::vector<uint64_t> SampleStore::Ids(Split split) const {
   std::vector<uint64_t> ids;
   for (const auto& [key, e] : examples) {

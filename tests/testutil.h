@@ -86,6 +86,10 @@ struct CommandResult {
 // `with_stderr` (else it is discarded).
 CommandResult RunCommand(const std::string& command, bool with_stderr);
 
+// Runs the oiv4-kv command line with `args` (shell words). Only in builds
+// with the tools (OIV4KV_BUILD_TOOLS).
+CommandResult Oiv4kv(const std::string& args, bool with_stderr = false);
+
 // Checks every feature of `view` against `expected`.
 void ExpectSameExample(const ExampleData& expected, const ExampleView& view);
 
