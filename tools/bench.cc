@@ -47,10 +47,10 @@ struct ThreadCounts {
   Status error;  // a read error: stops the thread and fails the bench
   uint64_t sink = 0;
 
-  // Whether to go on: until the deadline, and at least one attempt, so that a
-  // short phase on a busy machine still measures something.
+  // Whether to go on: until the deadline or a read error, and at least one
+  // attempt, so that a short phase on a busy machine still measures something.
   bool Continue(Clock::time_point deadline) const {
-    return items + missing + decode_errors == 0 || Clock::now() < deadline;
+    return error.ok() && (items + missing + decode_errors == 0 || Clock::now() < deadline);
   }
 };
 
@@ -182,6 +182,20 @@ class RandomIds {
   std::uniform_int_distribution<size_t> pick_;
 };
 
+// Reads the image of the thread's next random id into *img. False when there
+// is nothing to count: the id has no image in `config` (counted as missing)
+// or the read failed (kept in c->error, which ends the thread's loop).
+bool GetRandomImage(const Store& store, Config config, Split split, RandomIds* ids,
+                    ImageView* img, ThreadCounts* c) {
+  const Status s = store.GetImage(config, split, ids->Next(), img);
+  if (s.IsNotFound()) {
+    ++c->missing;
+    return false;
+  }
+  if (!s.ok()) c->error = s;
+  return s.ok();
+}
+
 PhaseResult AnnotationGets(const Store& store, Split split, int threads, double seconds) {
   return RunPhase(threads, seconds, [&](int t, Clock::time_point deadline, ThreadCounts* c) {
     RandomIds ids(store.ImageIds(split), t);
@@ -205,15 +219,7 @@ PhaseResult ImageGets(const Store& store, Config config, Split split, int thread
     RandomIds ids(store.ImageIds(split), t);
     ImageView img;
     while (c->Continue(deadline)) {
-      Status s = store.GetImage(config, split, ids.Next(), &img);
-      if (s.IsNotFound()) {
-        ++c->missing;
-        continue;
-      }
-      if (!s.ok()) {
-        c->error = s;
-        return;
-      }
+      if (!GetRandomImage(store, config, split, &ids, &img, c)) continue;
       c->sink += TouchImage(img);
       c->bytes += img.bytes().size();
       ++c->items;
@@ -268,15 +274,7 @@ PhaseResult GetDecodes(const Store& store, Config config, Split split, int threa
     ImageView img;
     DecodedImage pixels;
     while (c->Continue(deadline)) {
-      Status s = store.GetImage(config, split, ids.Next(), &img);
-      if (s.IsNotFound()) {
-        ++c->missing;
-        continue;
-      }
-      if (!s.ok()) {
-        c->error = s;
-        return;
-      }
+      if (!GetRandomImage(store, config, split, &ids, &img, c)) continue;
       if (Status d = decoder.Decode(img, options, &pixels); !d.ok()) {
         if (c->decode_errors++ == 0) c->first_decode_error = d;
         continue;
