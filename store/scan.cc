@@ -6,6 +6,7 @@
 #include <deque>
 #include <mutex>
 #include <numeric>
+#include <optional>
 #include <thread>
 #include <utility>
 
@@ -113,26 +114,145 @@ bool ParseDecimal(std::string_view text, uint64_t* out) {
   return ec == std::errc() && ptr == end;
 }
 
-constexpr std::string_view kPositionPrefix = "scan1:";
+constexpr std::string_view kPositionPrefix = "scan2:";
+
+std::string_view OrderName(ScanOrder order) {
+  switch (order) {
+    case ScanOrder::kSequential:
+      return "sequential";
+    case ScanOrder::kShuffled:
+      return "shuffled";
+    case ScanOrder::kBlockShuffled:
+      return "block_shuffled";
+  }
+  return "?";
+}
+
+std::optional<ScanOrder> ParseOrderName(std::string_view name) {
+  for (ScanOrder o : {ScanOrder::kSequential, ScanOrder::kShuffled, ScanOrder::kBlockShuffled}) {
+    if (name == OrderName(o)) return o;
+  }
+  return std::nullopt;
+}
+
+bool ParseU32(std::string_view text, uint32_t* out) {
+  uint64_t v;
+  if (!ParseDecimal(text, &v) || v > UINT32_MAX) return false;
+  *out = static_cast<uint32_t>(v);
+  return true;
+}
+
+// "a=1,b=2" split at `,` into (key, value) pairs, in order.
+bool SplitFields(std::string_view text,
+                 std::vector<std::pair<std::string_view, std::string_view>>* fields) {
+  while (!text.empty()) {
+    const size_t comma = text.find(',');
+    const std::string_view field = text.substr(0, comma);
+    const size_t eq = field.find('=');
+    if (eq == std::string_view::npos) return false;
+    fields->emplace_back(field.substr(0, eq), field.substr(eq + 1));
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+    if (text.empty()) return false;  // a trailing comma
+  }
+  return true;
+}
+
+// The first field of identity where `state` and `want` differ, as
+// "name=<state's> in the state, name=<want's> here"; empty if none.
+std::string FirstDifference(const ScanIdentity& state, const ScanIdentity& want) {
+  auto differ = [](std::string_view name, const auto& a, const auto& b) {
+    return std::string(name) + " is " + a + " in the state but " + b + " here";
+  };
+  using std::to_string;
+  if (state.split != want.split) {
+    return differ("split", std::string(SplitName(state.split)), std::string(SplitName(want.split)));
+  }
+  if (state.num_examples != want.num_examples) {
+    return differ("the split's example count", to_string(state.num_examples),
+                  to_string(want.num_examples) + " (another store?)");
+  }
+  if (state.order != want.order) {
+    return differ("order", std::string(OrderName(state.order)), std::string(OrderName(want.order)));
+  }
+  if (state.seed != want.seed) return differ("seed", to_string(state.seed), to_string(want.seed));
+  if (state.block_size != want.block_size) {
+    return differ("block_size", to_string(state.block_size), to_string(want.block_size));
+  }
+  if (state.window != want.window) {
+    return differ("window", to_string(state.window), to_string(want.window));
+  }
+  if (state.num_shards != want.num_shards) {
+    return differ("num_shards", to_string(state.num_shards), to_string(want.num_shards));
+  }
+  if (state.shard_index != want.shard_index) {
+    return differ("shard_index", to_string(state.shard_index), to_string(want.shard_index));
+  }
+  return "";
+}
 
 }  // namespace
 
 std::string ScanPosition::Serialize() const {
-  return std::string(kPositionPrefix) + std::to_string(epoch) + ":" + std::to_string(offset);
+  std::string out(kPositionPrefix);
+  if (scan) {
+    const ScanIdentity& s = *scan;
+    out += "split=" + std::string(SplitName(s.split)) +
+           ",examples=" + std::to_string(s.num_examples) +
+           ",order=" + std::string(OrderName(s.order)) + ",seed=" + std::to_string(s.seed) +
+           ",block_size=" + std::to_string(s.block_size) +
+           ",window=" + std::to_string(s.window) + ",shard=" + std::to_string(s.shard_index) +
+           "/" + std::to_string(s.num_shards) + ",";
+  }
+  return out + "epoch=" + std::to_string(epoch) + ",offset=" + std::to_string(offset);
 }
 
 Status ScanPosition::Parse(std::string_view text, ScanPosition* out) {
-  const Status bad = Status::InvalidArgument("scan position: cannot parse \"" +
-                                             std::string(text.substr(0, 64)) + "\"");
+  const std::string quoted = "\"" + std::string(text.substr(0, 200)) + "\"";
+  const Status bad = Status::InvalidArgument("scan position: cannot parse " + quoted);
+  if (text.starts_with("scan1:")) {
+    return Status::InvalidArgument(
+        "scan position: " + quoted +
+        " is a version-1 state, which does not record the scan it belongs to (split, order, "
+        "seed, shard, ...), so resuming from it could continue another sequence: take a new "
+        "state with this version (ScanIterator.state() / Scan::position().Serialize()) or "
+        "restart the epoch");
+  }
   if (!text.starts_with(kPositionPrefix)) return bad;
   text.remove_prefix(kPositionPrefix.size());
-  const size_t colon = text.find(':');
-  if (colon == std::string_view::npos) return bad;
+  std::vector<std::pair<std::string_view, std::string_view>> fields;
+  if (!SplitFields(text, &fields)) return bad;
   ScanPosition p;
-  if (!ParseDecimal(text.substr(0, colon), &p.epoch) ||
-      !ParseDecimal(text.substr(colon + 1), &p.offset)) {
-    return bad;
+  size_t i = 0;
+  auto next = [&](std::string_view key) -> std::optional<std::string_view> {
+    if (i >= fields.size() || fields[i].first != key) return std::nullopt;
+    return fields[i++].second;
+  };
+  if (!fields.empty() && fields[0].first == "split") {
+    ScanIdentity s;
+    std::optional<std::string_view> v;
+    std::optional<Split> split;
+    std::optional<ScanOrder> order;
+    if (!(v = next("split")) || !(split = ParseSplit(*v))) return bad;
+    s.split = *split;
+    if (!(v = next("examples")) || !ParseDecimal(*v, &s.num_examples)) return bad;
+    if (!(v = next("order")) || !(order = ParseOrderName(*v))) return bad;
+    s.order = *order;
+    if (!(v = next("seed")) || !ParseDecimal(*v, &s.seed)) return bad;
+    if (!(v = next("block_size")) || !ParseU32(*v, &s.block_size)) return bad;
+    if (!(v = next("window")) || !ParseU32(*v, &s.window)) return bad;
+    if (!(v = next("shard"))) return bad;
+    const size_t slash = v->find('/');
+    if (slash == std::string_view::npos || !ParseU32(v->substr(0, slash), &s.shard_index) ||
+        !ParseU32(v->substr(slash + 1), &s.num_shards)) {
+      return bad;
+    }
+    p.scan = s;
   }
+  std::optional<std::string_view> v;
+  if (!(v = next("epoch")) || !ParseDecimal(*v, &p.epoch)) return bad;
+  if (!(v = next("offset")) || !ParseDecimal(*v, &p.offset)) return bad;
+  if (i != fields.size()) return bad;
   *out = p;
   return Status::OK();
 }
@@ -222,13 +342,20 @@ class Scan::ReadAhead {
   std::thread thread_;  // last: starts once the members above exist
 };
 
-Scan::Scan(const Store* store, Split split, const ScanOptions& options,
+Scan::Scan(const Store* store, Split split, const ScanOptions& options, uint64_t num_examples,
            std::vector<uint64_t> indices)
     : store_(store),
       split_(split),
       options_(options),
       epoch_(options.epoch),
+      num_examples_(num_examples),
       indices_(std::move(indices)) {}
+
+ScanIdentity Scan::identity() const {
+  return {split_,           num_examples_,  options_.order,
+          options_.seed,    options_.block_size, options_.window,
+          options_.shard_index, options_.num_shards};
+}
 
 Scan::~Scan() = default;
 
@@ -242,7 +369,7 @@ Status Scan::Open(const Store* store, Split split, const ScanOptions& options,
   const uint64_t begin = k * (n / s) + std::min(k, n % s);
   const uint64_t len = n / s + (k < n % s ? 1 : 0);
   std::vector<uint64_t> mine(order.begin() + begin, order.begin() + begin + len);
-  out->reset(new Scan(store, split, options, std::move(mine)));
+  out->reset(new Scan(store, split, options, n, std::move(mine)));
   return Status::OK();
 }
 
@@ -252,6 +379,13 @@ Status Scan::Resume(const Store* store, Split split, const ScanOptions& options,
   at.epoch = position.epoch;
   std::unique_ptr<Scan> scan;
   OIV4KV_RETURN_IF_ERROR(Open(store, split, at, &scan));
+  if (position.scan) {
+    const std::string difference = FirstDifference(*position.scan, scan->identity());
+    if (!difference.empty()) {
+      return Status::InvalidArgument("scan: cannot resume from " + position.Serialize() +
+                                     ": it belongs to another scan (" + difference + ")");
+    }
+  }
   if (position.offset > scan->size()) {
     return Status::InvalidArgument("scan: position " + position.Serialize() +
                                    " is past the end of a shard of " +

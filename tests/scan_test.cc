@@ -362,7 +362,8 @@ TEST_F(ScanTest, ResumeFromEveryPositionYieldsTheRemainder) {
     ASSERT_EQ(kValidation, full->size());
     const std::vector<uint64_t> all = Drain(full.get());
     ASSERT_EQ(kValidation, all.size());
-    EXPECT_EQ((ScanPosition{4, kValidation}), full->position());
+    EXPECT_EQ(4u, full->position().epoch);
+    EXPECT_EQ(kValidation, full->position().offset);
 
     ScanOptions other_epoch = o;
     other_epoch.epoch = 0;  // Resume takes the epoch from the position
@@ -371,7 +372,8 @@ TEST_F(ScanTest, ResumeFromEveryPositionYieldsTheRemainder) {
       ASSERT_OK(ScanPosition::Parse(ScanPosition{4, offset}.Serialize(), &parsed));
       std::unique_ptr<Scan> scan;
       ASSERT_OK(Scan::Resume(store_, Split::kValidation, other_epoch, parsed, &scan));
-      EXPECT_EQ(parsed, scan->position());
+      EXPECT_EQ(4u, scan->position().epoch);
+      EXPECT_EQ(offset, scan->position().offset);
       EXPECT_EQ(std::vector<uint64_t>(all.begin() + offset, all.end()), Drain(scan.get()))
           << "offset " << offset;
     }
@@ -382,16 +384,97 @@ TEST_F(ScanTest, ResumeFromEveryPositionYieldsTheRemainder) {
   }
 }
 
+TEST_F(ScanTest, StateNamesItsScanAndResumeRefusesAnotherScans) {
+  ScanOptions o;
+  o.order = ScanOrder::kBlockShuffled;
+  o.seed = 5;
+  o.epoch = 2;
+  o.block_size = 3;
+  o.window = 2;
+  o.shard_index = 1;
+  o.num_shards = 2;
+  o.batch_size = 4;
+  std::unique_ptr<Scan> scan;
+  ASSERT_OK(Scan::Open(store_, Split::kValidation, o, &scan));
+  std::vector<ExampleView> batch;
+  ASSERT_OK(scan->Next(&batch, nullptr));
+  const std::string state = scan->position().Serialize();
+  // Shard 1 of 2 of 23 examples holds 11; one batch of 4 consumed.
+  EXPECT_EQ(
+      "scan2:split=validation,examples=23,order=block_shuffled,seed=5,block_size=3,window=2,"
+      "shard=1/2,epoch=2,offset=4",
+      state);
+  ScanPosition parsed;
+  ASSERT_OK(ScanPosition::Parse(state, &parsed));
+  EXPECT_EQ(scan->position(), parsed);
+  std::unique_ptr<Scan> resumed;
+  ASSERT_OK(Scan::Resume(store_, Split::kValidation, o, parsed, &resumed));
+  EXPECT_EQ(scan->indices(), resumed->indices());
+  EXPECT_EQ(4u, resumed->position().offset);
+  EXPECT_EQ(7u, Drain(resumed.get()).size());
+
+  struct Case {
+    const char* expect;
+    Split split;
+    ScanOptions options;
+  };
+  std::vector<Case> cases;
+  auto with = [&](const char* expect, auto change, Split split = Split::kValidation) {
+    Case c{expect, split, o};
+    change(&c.options);
+    cases.push_back(c);
+  };
+  with("seed is 5 in the state but 6 here", [](ScanOptions* x) { x->seed = 6; });
+  with("order is block_shuffled in the state but shuffled here",
+       [](ScanOptions* x) { x->order = ScanOrder::kShuffled; });
+  with("block_size is 3 in the state but 4 here", [](ScanOptions* x) { x->block_size = 4; });
+  with("window is 2 in the state but 3 here", [](ScanOptions* x) { x->window = 3; });
+  with("shard_index is 1 in the state but 0 here", [](ScanOptions* x) { x->shard_index = 0; });
+  with("num_shards is 2 in the state but 3 here", [](ScanOptions* x) { x->num_shards = 3; });
+  with("split is validation in the state but train here", [](ScanOptions*) {}, Split::kTrain);
+  int checked = 0;
+  for (const Case& c : cases) {
+    std::unique_ptr<Scan> other;
+    const Status s = Scan::Resume(store_, c.split, c.options, parsed, &other);
+    EXPECT_TRUE(s.IsInvalidArgument()) << c.expect;
+    EXPECT_NE(std::string::npos, s.ToString().find(c.expect)) << s.ToString();
+    EXPECT_EQ(nullptr, other);
+    ++checked;
+  }
+  EXPECT_EQ(7, checked);
+
+  // A store whose split has another size.
+  ScanPosition other_store = parsed;
+  other_store.scan->num_examples = 24;
+  std::unique_ptr<Scan> other;
+  const Status s = Scan::Resume(store_, Split::kValidation, o, other_store, &other);
+  EXPECT_NE(std::string::npos,
+            s.ToString().find("the split's example count is 24 in the state but 23 (another store?) here"))
+      << s.ToString();
+
+  // Version-1 states say nothing of their scan: refused, saying why.
+  const Status v1 = ScanPosition::Parse("scan1:2:4", &parsed);
+  EXPECT_TRUE(v1.IsInvalidArgument());
+  EXPECT_NE(std::string::npos, v1.ToString().find("version-1 state")) << v1.ToString();
+}
+
 TEST_F(ScanTest, PositionRoundTripsAndGarbageIsRejected) {
+  const ScanIdentity id{Split::kTest, 7, ScanOrder::kSequential, UINT64_MAX, 1, 2, 3, 4};
   for (ScanPosition p : {ScanPosition{0, 0}, ScanPosition{3, 17},
-                         ScanPosition{UINT64_MAX, UINT64_MAX}}) {
+                         ScanPosition{UINT64_MAX, UINT64_MAX}, ScanPosition{3, 17, id}}) {
     ScanPosition back{1, 1};
     ASSERT_OK(ScanPosition::Parse(p.Serialize(), &back));
     EXPECT_EQ(p, back);
   }
   for (const char* bad : {"", "scan1:", "scan1:1", "scan1:1:", "scan1::2", "scan1:1:2:3",
                           "scan1:-1:2", "scan1:+1:2", "scan1:1:2 ", "scan2:1:2", "1:2",
-                          "scan1:18446744073709551616:0", "scan1:0x1:2", "garbage"}) {
+                          "scan1:18446744073709551616:0", "scan1:0x1:2", "garbage", "scan2:epoch=1",
+                          "scan2:offset=1,epoch=1", "scan2:epoch=1,offset=2,", "scan2:epoch=1,offset=2,x=1",
+                          "scan2:split=train,epoch=1,offset=2", "scan2:epoch=-1,offset=2",
+                          "scan2:split=bogus,examples=7,order=sequential,seed=1,block_size=1,"
+                          "window=2,shard=3/4,epoch=1,offset=2",
+                          "scan2:split=test,examples=7,order=sequential,seed=1,block_size=1,"
+                          "window=2,shard=34,epoch=1,offset=2"}) {
     ScanPosition p{5, 6};
     EXPECT_TRUE(ScanPosition::Parse(bad, &p).IsInvalidArgument()) << bad;
     EXPECT_EQ((ScanPosition{5, 6}), p) << bad;

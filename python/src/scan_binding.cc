@@ -77,6 +77,7 @@ class ScanIterator {
     store_ = split_.handle->Get();
     std::unique_ptr<Scan> scan;
     ThrowIfError(Scan::Resume(store_.get(), split_.split, options_, position_, &scan));
+    position_.scan = scan->identity();  // so that state() names this scan
     scan_ = std::move(scan);
     examples_.clear();
     images_.clear();
@@ -201,7 +202,10 @@ without the GIL, `prefetch_batches` ahead on a background thread.
 config: also yield "image", the stored bytes of that config (zero-copy), or
   with decode=True (or an oiv4kv.DecodeOptions) the decoded H x W x 3 array.
 state: a string from ScanIterator.state(); the scan continues right after the
-  last example yielded before it was taken (its epoch replaces `epoch`).
+  last example yielded before it was taken (its epoch replaces `epoch`). The
+  state names its scan (split, the split's size, order, seed, block_size,
+  window, shard): ValueError, naming the field that differs, if it is not
+  this scan's. Version-1 states ("scan1:...") are refused.
 )doc");
 }
 

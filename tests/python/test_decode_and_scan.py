@@ -115,10 +115,34 @@ def test_resume_from_any_state(store, prefetch):
         scan = split.scan(**args)
         head = [next(scan)["image/filename"] for _ in range(stop)]
         state = scan.state()
-        assert state == f"scan1:2:{stop}"
+        assert state == (f"scan2:split=train,examples={len(split)},order=shuffled,seed=11,"
+                         f"block_size=256,window=16,shard=0/1,epoch=2,offset={stop}")
         del scan
         rest = filenames(split.scan(**dict(args, epoch=0), state=state))  # epoch from state
         assert head + rest == full, stop
+
+
+def test_state_of_another_scan_is_refused(store):
+    split = store.split("train")
+    args = dict(order="shuffled", seed=11, shard_index=1, num_shards=2, batch_size=4)
+    scan = split.scan(**args)
+    next(scan)
+    state = scan.state()
+    assert len(filenames(split.scan(**args, state=state))) == len(scan) - 1
+    changes = {"seed": (12, "seed is 11 in the state but 12 here"),
+               "order": ("sequential", "order is shuffled in the state but sequential here"),
+               "shard_index": (0, "shard_index is 1 in the state but 0 here"),
+               "num_shards": (3, "num_shards is 2 in the state but 3 here"),
+               "block_size": (8, "block_size is 256 in the state but 8 here")}
+    checked = 0
+    for name, (value, message) in changes.items():
+        with pytest.raises(oiv4kv.InvalidArgumentError, match=message):
+            split.scan(**dict(args, **{name: value}), state=state)
+        checked += 1
+    assert checked == 5
+    with pytest.raises(oiv4kv.InvalidArgumentError, match="split is train in the state but "
+                                                          "validation here"):
+        store.split("validation").scan(**args, state=state)
 
 
 def test_scan_with_images(store):
@@ -137,8 +161,10 @@ def test_scan_arguments_are_checked(store):
     split = store.split("train")
     with pytest.raises(ValueError, match="order"):
         split.scan(order="random")
-    with pytest.raises(oiv4kv.InvalidArgumentError):
-        split.scan(state="scan1:0:99999")
+    with pytest.raises(oiv4kv.InvalidArgumentError, match="version-1 state"):
+        split.scan(state="scan1:0:3")
+    with pytest.raises(oiv4kv.InvalidArgumentError, match="past the end"):
+        split.scan(state="scan2:epoch=0,offset=99999")
     with pytest.raises(oiv4kv.InvalidArgumentError):
         split.scan(state="garbage")
     with pytest.raises(oiv4kv.InvalidArgumentError):

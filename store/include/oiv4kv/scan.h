@@ -29,6 +29,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -91,14 +92,38 @@ struct ScanOptions {
   Config config = Config::k300k;
 };
 
+// Which scan a position belongs to: everything that decides the sequence of
+// examples a shard's epoch holds, except the epoch itself.
+struct ScanIdentity {
+  Split split = Split::kTrain;
+  uint64_t num_examples = 0;  // the split's size in the store
+  ScanOrder order = ScanOrder::kShuffled;
+  uint64_t seed = 0;
+  uint32_t block_size = 0;
+  uint32_t window = 0;
+  uint32_t shard_index = 0;
+  uint32_t num_shards = 0;
+
+  bool operator==(const ScanIdentity&) const = default;
+};
+
 // Where a scan stands: `offset` examples of this shard's `epoch` consumed.
+// Scan::position() also records the scan (`scan`), so that Resume can refuse
+// a position of another scan; a position built by hand without it is taken
+// as given.
 struct ScanPosition {
   uint64_t epoch = 0;
   uint64_t offset = 0;
+  std::optional<ScanIdentity> scan;
 
-  // "scan1:<epoch>:<offset>" (decimal).
+  // Version 2, self-describing, fields in this order:
+  //   "scan2:split=train,examples=894,order=shuffled,seed=1,block_size=256,
+  //    window=16,shard=0/2,epoch=3,offset=128"
+  // (one line; without `scan` only "scan2:epoch=3,offset=128").
   std::string Serialize() const;
-  // Parses Serialize's output into *out; InvalidArgument on anything else.
+  // Parses Serialize's output into *out; InvalidArgument on anything else,
+  // including version-1 states ("scan1:<epoch>:<offset>", which do not say
+  // which scan they belong to: refused, with that reason).
   static Status Parse(std::string_view text, ScanPosition* out);
 
   bool operator==(const ScanPosition&) const = default;
@@ -113,7 +138,9 @@ class Scan {
                      std::unique_ptr<Scan>* out);
   // As Open, but for epoch position.epoch (it replaces options.epoch), with
   // the first position.offset examples of the shard already consumed.
-  // InvalidArgument if position.offset > size().
+  // InvalidArgument if position.offset > size(), or if position.scan is set
+  // and differs from this scan's (split, the split's size, order, seed,
+  // block_size, window, shard): the message names the field and both values.
   static Status Resume(const Store* store, Split split, const ScanOptions& options,
                        const ScanPosition& position, std::unique_ptr<Scan>* out);
 
@@ -130,8 +157,10 @@ class Scan {
   // does not move, so Next may be retried (it reads the batch again).
   Status Next(std::vector<ExampleView>* examples, std::vector<ImageView>* images);
 
-  // Where Next would continue.
-  ScanPosition position() const { return {epoch_, offset_}; }
+  // Where Next would continue (with this scan's identity).
+  ScanPosition position() const { return {epoch_, offset_, identity()}; }
+  // What a position of this scan records besides epoch and offset.
+  ScanIdentity identity() const;
   // Examples in this shard's epoch.
   uint64_t size() const { return indices_.size(); }
   // The example indices (positions in the split, as Store::At takes) of this
@@ -142,7 +171,7 @@ class Scan {
   struct Batch;
   class ReadAhead;  // the prefetch thread and its queue (store/scan.cc)
 
-  Scan(const Store* store, Split split, const ScanOptions& options,
+  Scan(const Store* store, Split split, const ScanOptions& options, uint64_t num_examples,
        std::vector<uint64_t> indices);
   // Reads the batch that starts at `offset` of indices_. Thread-safe.
   Batch ReadBatch(uint64_t offset) const;
@@ -152,6 +181,7 @@ class Scan {
   ScanOptions options_;
   uint64_t epoch_;
   uint64_t offset_ = 0;
+  uint64_t num_examples_;  // the split's
   std::vector<uint64_t> indices_;
   std::unique_ptr<ReadAhead> read_ahead_;  // null until Next needs it
 };
