@@ -26,6 +26,9 @@ million examples), and pickled as its path for spawned workers. With
 persistent_workers=True the workers open it once for all epochs.
 """
 
+import multiprocessing
+import multiprocessing.context
+import os
 from typing import Any, Callable, Dict, List, Optional, Union
 
 import numpy as np
@@ -189,30 +192,62 @@ class Ragged:
         return f"Ragged({len(self)} rows of {self._rows[0].dtype if self._rows else '?'})"
 
 
-def collate(batch: List[Example]) -> Example:
-    """Collates TFDS-shaped examples whose annotations have different lengths.
+_ANNOTATIONS = ("objects", "objects_trainable", "bobjects")
 
-    Every annotation field becomes one Ragged (batch["bobjects"]["bbox"][i] is
-    example i's N x 4 boxes); "image" is stacked into B x H x W x 3 when
-    every image has the same shape (after a resizing transform, say) and a
-    Ragged of the B images otherwise; "image/filename" is a list of str.
-    Fields a transform added are stacked when they are tensors of one shape
-    and listed otherwise.
+
+def _collate_field(key: str, values: List[Any]) -> Any:
+    first = values[0]
+    if isinstance(first, dict):
+        for i, v in enumerate(values):
+            if not isinstance(v, dict):
+                raise TypeError(f"collate: field {key!r} is a dict in example 0 but "
+                                f"{type(v).__name__} in example {i}")
+        if key in _ANNOTATIONS:  # per-example annotation lists: always Ragged
+            return {name: Ragged([v[name] for v in values]) for name in first}
+        return {name: _collate_field(f"{key}/{name}", [_item(v, name, key, i)
+                                                     for i, v in enumerate(values)])
+                for name in first}
+    if all(isinstance(v, np.ndarray) and v.dtype != object for v in values):
+        values = [torch.from_numpy(np.ascontiguousarray(v)) for v in values]
+    if all(isinstance(v, torch.Tensor) for v in values):
+        if all(v.shape == values[0].shape for v in values):
+            return torch.stack(values)
+        if key != "image" and all(v.dim() >= 1 and v.shape[1:] == values[0].shape[1:]
+                                  for v in values):
+            return Ragged(values)  # rows of one width: N_i x ...
+        return Ragged(values, flat=True)
+    if all(isinstance(v, (bool, int, float, np.number, np.bool_)) for v in values):
+        return torch.utils.data.default_collate(values)
+    return list(values)  # strings and anything else: one list
+
+
+def _item(example: Example, name: str, parent: str, index: int) -> Any:
+    try:
+        return example[name]
+    except KeyError:
+        raise KeyError(f"collate: example {index} has no field {parent + '/' + name if parent else name!r}"
+                       f" that example 0 has") from None
+
+
+def collate(batch: List[Example]) -> Example:
+    """Collates the dicts of a batch, whatever a transform made of them.
+
+    Fields it knows: every annotation field ("objects", "objects_trainable",
+    "bobjects") becomes one Ragged (batch["bobjects"]["bbox"][i] is example
+    i's N x 4 boxes); "image" is stacked into B x H x W x 3 when every image
+    has the same shape (after a resizing transform, say) and a flat Ragged of
+    the B images otherwise. Any other field: tensors (or numpy arrays) of one
+    shape are stacked; tensors of different shapes become a Ragged (rows split
+    along the first dimension when the other dimensions agree, flattened
+    otherwise), so they travel in one shared buffer too; numbers become a
+    tensor as default_collate makes them; strings and anything else are listed
+    (batch["image/filename"] is a list of str); dicts are collated field by
+    field. Every example must have the fields of the first.
     """
-    out: Example = {"image/filename": [ex["image/filename"] for ex in batch]}
-    for key in ("objects", "objects_trainable", "bobjects"):
-        out[key] = {name: Ragged([ex[key][name] for ex in batch]) for name in batch[0][key]}
-    for key in batch[0]:
-        if key in out:
-            continue
-        values = [ex[key] for ex in batch]
-        if all(isinstance(v, torch.Tensor) and v.shape == values[0].shape for v in values):
-            out[key] = torch.stack(values)
-        elif key == "image" and all(isinstance(v, torch.Tensor) for v in values):
-            out[key] = Ragged(values, flat=True)
-        else:
-            out[key] = values
-    return out
+    if not batch:
+        return {}
+    return {key: _collate_field(key, [_item(ex, key, "", i) for i, ex in enumerate(batch)])
+            for key in batch[0]}
 
 
 def _open(store: Union[str, "oiv4kv.Store"]) -> "oiv4kv.Store":
@@ -264,23 +299,62 @@ class OpenImagesDataset(Dataset):
         return self.transform(example) if self.transform else example
 
 
-def _rank_and_world() -> "tuple[int, int]":
+def _distributed() -> "Optional[tuple[int, int]]":
+    """(rank, world) of an initialized torch.distributed, else None."""
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         return torch.distributed.get_rank(), torch.distributed.get_world_size()
-    return 0, 1
+    return None
+
+
+def _from_environment() -> "Optional[tuple[int, int]]":
+    """(RANK, WORLD_SIZE) as torchrun sets them, else None."""
+    try:
+        rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+    except (KeyError, ValueError):
+        return None
+    return (rank, world) if 0 <= rank < world else None
+
+
+# Slots of the dataset's shared array: what the main process sets between
+# epochs and every worker, persistent or not, reads when its iteration starts.
+_EPOCH, _RESUME_EPOCH, _RESUME_AT = 0, 1, 2
+_STATE_VERSION = 1
+# The fields of state_dict() that must match the dataset it is loaded into.
+_STATE_IDENTITY = ("split", "examples", "order", "seed", "block_size", "window", "batch_size",
+                   "rank", "world_size", "drop_last", "pad")
 
 
 class OpenImagesIterableDataset(IterableDataset):
-    """Streams one epoch of a split per iteration, in `order`, sharded so that
-    every example is read exactly once per epoch across all ranks and
-    DataLoader workers: worker k of K on rank r of w reads shard r * K + k of
-    w * K. The order is a pure function of (seed, epoch, split size, order);
-    call set_epoch(e) before iterating each epoch.
+    """Streams one epoch of a split per iteration, in `order`, every example
+    once per epoch across all ranks (unless `pad` repeats a few).
 
-    Ranks come from torch.distributed when it is initialized, or from `rank`
-    and `world_size`. Other arguments as in OpenImagesDataset and
-    oiv4kv.Split.scan (order, seed, batch_size, prefetch_batches, block_size,
-    window).
+    The epoch's order is a pure function of (seed, epoch, split size, order,
+    block_size, window), as oiv4kv.Split.scan's. Rank r of w takes shard r of
+    w of it: its "rank sequence" (shards differ in size by at most 1;
+    drop_last=True cuts every rank to the shortest, pad=True repeats the
+    start of the epoch's order to fill every rank to the longest). The rank
+    sequence is cut into batches of `batch_size`; DataLoader worker k of K
+    reads batches k, k + K, k + 2K, ..., which is the order in which the
+    DataLoader takes batches from its workers: a DataLoader with
+    batch_size=self.batch_size (use `loader()`) delivers the rank sequence in
+    order, for any number of workers.
+
+    Rank and world: `rank=`/`world_size=`, else torch.distributed's when it
+    is initialized at construction, else RANK/WORLD_SIZE from the environment
+    (torchrun), else 0 of 1 provisionally: a later call in the main process
+    (set_epoch, len, loader(), state_dict, iterating) takes torch.distributed's
+    once it is initialized, and so does starting spawned or forkserver
+    workers (the dataset is pickled in the main process then); a forked
+    worker takes torch.distributed's from the main process it copies. They
+    are attributes, so workers get them with the dataset; a worker that is
+    told another rank by RANK/WORLD_SIZE than the dataset's provisional 0 of
+    1 raises instead of reading the wrong shard.
+
+    set_epoch(e) writes the epoch into shared memory that every worker reads
+    when its iteration starts, so it reaches persistent workers too.
+    state_dict()/load_state_dict() save and restore the position of the
+    current epoch (what loader() delivered); see their docs. Other arguments
+    as in OpenImagesDataset and oiv4kv.Split.scan.
     """
 
     def __init__(self, store: Union[str, "oiv4kv.Store"], split: str = "train", *,
@@ -288,7 +362,8 @@ class OpenImagesIterableDataset(IterableDataset):
                  tensors: bool = True, transform: Optional[Callable[[Example], Any]] = None,
                  order: str = "shuffled", seed: int = 0, batch_size: int = 64,
                  prefetch_batches: int = 2, block_size: int = 256, window: int = 16,
-                 rank: Optional[int] = None, world_size: Optional[int] = None):
+                 rank: Optional[int] = None, world_size: Optional[int] = None,
+                 drop_last: bool = False, pad: bool = False):
         self.store = _open(store)
         self.split = split
         self.config = config if config is not None else (self.store.configs or [None])[0]
@@ -296,36 +371,239 @@ class OpenImagesIterableDataset(IterableDataset):
         self.decode = _decode_options(decode)
         self.tensors = tensors
         self.transform = transform
-        self.scan_options = dict(order=order, seed=seed, batch_size=batch_size,
-                                 prefetch_batches=prefetch_batches, block_size=block_size,
-                                 window=window)
+        if order not in ("sequential", "shuffled", "block_shuffled"):
+            raise ValueError(f"order must be 'sequential', 'shuffled' or 'block_shuffled', "
+                             f"not {order!r}")
+        for name, value in (("batch_size", batch_size), ("block_size", block_size),
+                            ("window", window)):
+            if value <= 0:
+                raise ValueError(f"{name} must be > 0, not {value}")
+        self.order, self.seed, self.batch_size = order, seed, batch_size
+        self.block_size, self.window = block_size, window
+        self.prefetch_batches = prefetch_batches  # kept for compatibility; reads are per batch
+        if drop_last and pad:
+            raise ValueError("drop_last and pad exclude each other: pick one")
+        self.drop_last, self.pad = drop_last, pad
+        self.num_examples = len(self.store.split(split))
         if (rank is None) != (world_size is None):
             raise ValueError("give both rank and world_size, or neither")
-        if rank is not None and not 0 <= rank < world_size:
-            raise ValueError(f"rank {rank} is not in [0, {world_size})")
-        self.rank, self.world_size = rank, world_size
-        self.epoch = 0
+        if rank is not None:
+            if not 0 <= rank < world_size:
+                raise ValueError(f"rank {rank} is not in [0, {world_size})")
+            self.rank, self.world_size, self.rank_source = rank, world_size, "given"
+        else:
+            self._resolve()
+        self._shared = multiprocessing.RawArray("q", 3)
+        self._shared[_RESUME_EPOCH] = -1
+        self._delivered = 0  # examples of the current epoch that loader() delivered
+
+    # -- rank and world -------------------------------------------------------
+
+    def _resolve(self) -> None:
+        found = _distributed()
+        if found is not None:
+            (self.rank, self.world_size), self.rank_source = found, "torch.distributed"
+            return
+        found = _from_environment()
+        if found is not None:
+            (self.rank, self.world_size), self.rank_source = found, "environment"
+            return
+        self.rank, self.world_size, self.rank_source = 0, 1, "provisional"
+
+    def _in_main_process(self) -> None:
+        """Called by every entry point of the main process."""
+        if get_worker_info() is None and self.rank_source == "provisional":
+            self._resolve()
+
+    def _check_worker(self) -> None:
+        """In a worker of a dataset still at its provisional 0 of 1: a forked
+        worker inherits an initialized torch.distributed and takes it (the
+        truth of this process tree); otherwise, a worker told otherwise by
+        the environment refuses to guess."""
+        if self.rank_source != "provisional":
+            return
+        found = _distributed()
+        if found is not None:
+            (self.rank, self.world_size), self.rank_source = found, "torch.distributed"
+            return
+        found = _from_environment()
+        if found is not None and found != (0, 1):
+            raise RuntimeError(
+                f"OpenImagesIterableDataset: this DataLoader worker runs on rank {found[0]} of "
+                f"{found[1]} (RANK/WORLD_SIZE), but the dataset assumed rank 0 of 1 and "
+                f"would read another rank's examples: pass rank= and world_size=, or build "
+                f"the dataset after init_process_group")
+
+    # -- epochs, length -------------------------------------------------------
 
     def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
+        """The epoch the next iteration reads, in every worker (persistent or
+        not). Call it in the main process before iterating."""
+        if epoch < 0:
+            raise ValueError(f"epoch must be >= 0, not {epoch}")
+        self._in_main_process()
+        self._shared[_EPOCH] = epoch
+        if self._shared[_RESUME_EPOCH] != epoch:
+            self._delivered = 0
+
+    @property
+    def epoch(self) -> int:
+        return int(self._shared[_EPOCH])
+
+    def _shard_bounds(self, k: int) -> "tuple[int, int]":
+        n, w = self.num_examples, self.world_size
+        begin = k * (n // w) + min(k, n % w)
+        return begin, begin + n // w + (1 if k < n % w else 0)
+
+    def __len__(self) -> int:
+        """Examples of this rank per epoch: n // world with drop_last,
+        ceil(n / world) with pad, else this rank's shard (the first n % world
+        ranks hold one more)."""
+        self._in_main_process()
+        n, w = self.num_examples, self.world_size
+        if self.drop_last:
+            return n // w
+        if self.pad:
+            return -(-n // w)
+        begin, end = self._shard_bounds(self.rank)
+        return end - begin
+
+    def rank_indices(self, epoch: Optional[int] = None) -> np.ndarray:
+        """This rank's sequence of an epoch: example indices of the split, in
+        the order the DataLoader delivers them."""
+        epoch = self.epoch if epoch is None else epoch
+        order = self.store.split(self.split).scan(
+            order=self.order, seed=self.seed, epoch=epoch, block_size=self.block_size,
+            window=self.window, prefetch_batches=0).indices.astype(np.int64)
+        begin, end = self._shard_bounds(self.rank)
+        mine = order[begin:end]
+        want = len(self)
+        if len(mine) > want:  # drop_last
+            mine = mine[:want]
+        elif len(mine) < want:  # pad: from the start of the epoch's order
+            mine = np.concatenate([mine, np.resize(order, want - len(mine))])
+        return mine
 
     def shard(self) -> "tuple[int, int]":
-        """(shard_index, num_shards) of the calling worker."""
-        rank, world = ((self.rank, self.world_size) if self.rank is not None
-                       else _rank_and_world())
+        """(rank * workers + worker, world * workers) of the calling worker."""
         info = get_worker_info()
         worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
-        return rank * workers + worker, world * workers
+        return self.rank * workers + worker, self.world_size * workers
+
+    # -- iteration ------------------------------------------------------------
 
     def __iter__(self):
-        shard_index, num_shards = self.shard()
+        info = get_worker_info()
+        if info is None:
+            self._in_main_process()
+        else:
+            self._check_worker()
+        worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
+        epoch = int(self._shared[_EPOCH])
+        start = int(self._shared[_RESUME_AT]) if self._shared[_RESUME_EPOCH] == epoch else 0
+        indices = self.rank_indices(epoch)[start:]
+        split = self.store.split(self.split)
         images = self.images and self.config is not None
-        scan = self.store.split(self.split).scan(
-            epoch=self.epoch, shard_index=shard_index, num_shards=num_shards,
-            config=self.config if images else None,
-            decode=self.decode if (images and self.decode is not None) else False,
-            **self.scan_options)
-        for example in scan:
-            if self.tensors:
-                example = to_tensors(example)
-            yield self.transform(example) if self.transform else example
+        step = self.batch_size
+        for begin in range(worker * step, len(indices), workers * step):
+            chunk = indices[begin:begin + step].tolist()
+            for index, example in zip(chunk, split.examples(chunk)):
+                if images:
+                    example["image"] = (split.decoded(index, self.config, self.decode)
+                                        if self.decode is not None
+                                        else split.image(index, self.config))
+                if self.tensors:
+                    example = to_tensors(example)
+                yield self.transform(example) if self.transform else example
+
+    def loader(self, **kwargs) -> "torch.utils.data.DataLoader":
+        """A DataLoader over this dataset with batch_size=self.batch_size and
+        collate_fn=collate (unless given): it delivers the rank sequence in
+        order and counts what it delivered, for state_dict()."""
+        if kwargs.setdefault("batch_size", self.batch_size) != self.batch_size:
+            raise ValueError(f"loader(batch_size={kwargs['batch_size']}): the dataset's "
+                             f"batch_size is {self.batch_size}; they must be equal")
+        kwargs.setdefault("collate_fn", collate)
+        return _CountingLoader(self, **kwargs)
+
+    # -- checkpoints ----------------------------------------------------------
+
+    def state_dict(self) -> Dict[str, Any]:
+        """Where this rank stands: the epoch and how many examples of its
+        sequence the DataLoader from loader() delivered (every worker's
+        position follows from it), with what identifies the sequence. Save
+        one per rank; the number of workers is not part of it, so it resumes
+        exactly with any number of workers."""
+        self._in_main_process()
+        state = self._identity()
+        state.update(version=_STATE_VERSION, epoch=self.epoch, delivered=self._delivered)
+        return state
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        """Resumes at `state` (from state_dict()): the next iteration reads
+        the rest of that epoch's rank sequence, then set_epoch goes on as
+        usual. ValueError, naming the field and both values, for a state of
+        another sequence (seed, order, split, store size, batch_size, rank,
+        world_size, drop_last, pad, ...)."""
+        self._in_main_process()
+        if state.get("version") != _STATE_VERSION:
+            raise ValueError(f"load_state_dict: state version {state.get('version')!r}, "
+                             f"this oiv4kv reads version {_STATE_VERSION}")
+        mine = self._identity()
+        for name in _STATE_IDENTITY:
+            if state.get(name) != mine[name]:
+                raise ValueError(f"load_state_dict: the state is of another sequence: {name} "
+                                 f"is {state.get(name)!r} in the state but {mine[name]!r} here")
+        epoch, delivered = int(state["epoch"]), int(state["delivered"])
+        if not 0 <= delivered <= len(self):
+            raise ValueError(f"load_state_dict: delivered={delivered} is not in "
+                             f"[0, {len(self)}]")
+        self._shared[_EPOCH] = epoch
+        self._shared[_RESUME_EPOCH] = epoch
+        self._shared[_RESUME_AT] = delivered
+        self._delivered = delivered
+
+    def _identity(self) -> Dict[str, Any]:
+        return dict(split=self.split, examples=self.num_examples, order=self.order,
+                    seed=self.seed, block_size=self.block_size, window=self.window,
+                    batch_size=self.batch_size, rank=self.rank, world_size=self.world_size,
+                    drop_last=self.drop_last, pad=self.pad)
+
+    # -- pickling -------------------------------------------------------------
+
+    def __getstate__(self):
+        spawning = multiprocessing.context.get_spawning_popen() is not None
+        if spawning and self.rank_source == "provisional":
+            # A worker is being started, from the main process: the last
+            # moment to learn rank and world where they are known.
+            self._resolve()
+        state = dict(self.__dict__)
+        if not spawning:
+            # Not a worker being started (a copy, torch.save, ...): shared
+            # memory cannot travel, its values do.
+            state["_shared"] = list(self._shared)
+        return state
+
+    def __setstate__(self, state):
+        if isinstance(state["_shared"], list):
+            values = state["_shared"]
+            state["_shared"] = multiprocessing.RawArray("q", 3)
+            state["_shared"][:] = values
+        self.__dict__.update(state)
+
+
+class _CountingLoader(torch.utils.data.DataLoader):
+    """A DataLoader that tells its OpenImagesIterableDataset how many
+    examples of the epoch it delivered."""
+
+    def __iter__(self):
+        ds = self.dataset
+        ds._in_main_process()
+        epoch = ds.epoch
+        resuming = ds._shared[_RESUME_EPOCH] == epoch
+        ds._delivered = int(ds._shared[_RESUME_AT]) if resuming else 0
+        total = len(ds)
+        for batch in super().__iter__():
+            ds._delivered = min(ds._delivered + ds.batch_size, total)
+            yield batch
+        ds._shared[_RESUME_EPOCH] = -1  # the resumed epoch is done
