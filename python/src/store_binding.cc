@@ -1,4 +1,5 @@
 // oiv4kv.Store, oiv4kv.Split and oiv4kv.Vocabulary.
+#include <algorithm>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -91,6 +92,18 @@ py::dict ExampleById(const std::shared_ptr<StoreHandle>& handle, Split split, ui
   {
     py::gil_scoped_release release;
     status = store->Get(split, id, &view);
+  }
+  if (status.IsNotFound()) {
+    // As `oiv4-kv get` does: say which split holds it, if one does.
+    for (Split other : kAllSplits) {
+      const std::span<const uint64_t> ids = store->ImageIds(other);
+      if (other != split && std::binary_search(ids.begin(), ids.end(), id)) {
+        status = Status::NotFound(status.message() + " (it is in the " +
+                                  std::string(SplitName(other)) + " split: store.split(\"" +
+                                  std::string(SplitName(other)) + "\").get(...))");
+        break;
+      }
+    }
   }
   ThrowIfError(status);
   return ExampleDict(std::move(store), std::move(view));

@@ -142,6 +142,19 @@ def test_get_by_id_in_every_form(store):
     assert store.get("validation", hex_id)["image/filename"] == filename
 
 
+def test_get_of_an_id_of_another_split_names_that_split(store):
+    hex_id = store.split("validation")[0]["image/filename"][:-4]
+    with pytest.raises(oiv4kv.NotFoundError, match=r'it is in the validation split: '
+                                                   r'store.split\("validation"\)'):
+        store.split("train").get(hex_id)
+    with pytest.raises(oiv4kv.NotFoundError, match="it is in the validation split"):
+        store.get("test", int(hex_id, 16))
+    absent = 1  # ids are 64-bit hashes: none is this small
+    with pytest.raises(oiv4kv.NotFoundError) as e:
+        store.split("train").get(absent)
+    assert "it is in" not in str(e.value)
+
+
 def test_slices_and_batches_equal_single_reads(store):
     split = store.split("train")
     n = len(split)
