@@ -90,7 +90,9 @@ min_width, min_height: JPEG only: decode at the smallest DCT scale (1/8,
   1/4, 1/2, 1) whose output still covers min_width x min_height; 0 x 0 is
   full size. Much faster for training crops.
 all_scale_factors: also allow 3/8, 5/8, 3/4, 7/8 (slower than 1/2 or 1).
-apply_exif_orientation: rotate by the EXIF tag (only `original` has tags).
+apply_exif_orientation: rotate by the EXIF tag (only `original` has tags;
+  300k/200k were rotated at conversion). Boxes refer to the rotated image:
+  this is how to decode `original` to draw its boxes.
 truncated: 'error' raises CorruptionError for damaged data; 'warn' returns
   what decodes and issues a RuntimeWarning naming the image.
 fast_dct: faster integer IDCT and upsampling; no longer OpenCV's pixels.

@@ -280,6 +280,12 @@ store's memory: no copy. bytes(array) copies it; memoryview(array) does not.
 The image of example `index` decoded (oiv4kv.DecodeOptions; default: RGB,
 full size, as TFDS) into a new H x W x 3 uint8 array, read and decoded
 without the GIL.
+
+Orientation: boxes ("bobjects"/"bbox") refer to the image with its EXIF
+orientation applied. The 300k/200k configs applied it at conversion (as TFDS
+does), so their pixels and boxes agree as decoded. `original` keeps each
+file as downloaded, EXIF tag unapplied: to draw boxes on it, decode with
+oiv4kv.DecodeOptions(apply_exif_orientation=True).
 )doc")
       .def("__repr__", [](const SplitRef& s) {
              return "<oiv4kv.Split '" + std::string(SplitName(s.split)) + "' of " +

@@ -237,3 +237,26 @@ def test_rocksdb_get_path_agrees_with_the_index(store_path):
     other = oiv4kv.Store(str(store_path), index_annotations=False, verify_records=True)
     for i in range(len(indexed.split("train"))):
         assert as_lists(indexed.split("train")[i]) == as_lists(other.split("train")[i])
+
+
+def test_exif_orientation_applied_to_original_matches_300k_that_boxes_refer_to(store):
+    """300k applied EXIF orientation at conversion; `original` keeps the tag,
+    and apply_exif_orientation gives the orientation the boxes refer to."""
+    upright = oiv4kv.DecodeOptions(apply_exif_orientation=True)
+    checked = differs = 0
+    for name in ("train", "validation", "test"):
+        split = store.split(name)
+        for i in range(len(split)):
+            try:
+                small = split.decoded(i, "300k").shape
+                as_stored = split.decoded(i, "original").shape
+                rotated = split.decoded(i, "original", upright).shape
+            except oiv4kv.CorruptionError:  # synth's truncated files
+                continue
+            portrait = lambda shape: shape[0] > shape[1]
+            if small[0] != small[1] and rotated[0] != rotated[1]:
+                assert portrait(small) == portrait(rotated), (name, i, small, rotated)
+                differs += portrait(as_stored) != portrait(rotated)
+                checked += 1
+    assert checked > 10
+    assert differs >= 1, "synth should make an image whose EXIF tag turns it by 90 degrees"
