@@ -5,12 +5,14 @@
     loader = torch.utils.data.DataLoader(ds, batch_size=32, shuffle=True,
                                          num_workers=8, collate_fn=ot.collate)
 
-    stream = ot.OpenImagesIterableDataset("/data/oiv4", "train", config="300k", seed=1)
-    loader = torch.utils.data.DataLoader(stream, batch_size=32, num_workers=8,
-                                         collate_fn=ot.collate)
+    stream = ot.OpenImagesIterableDataset("/data/oiv4", "train", config="300k", seed=1,
+                                          batch_size=32)
+    loader = stream.loader(num_workers=8, persistent_workers=True)
     for epoch in range(epochs):
-        stream.set_epoch(epoch)   # before iter(loader); persistent_workers=False
-        for batch in loader: ...
+        stream.set_epoch(epoch)   # before iter(loader); reaches persistent workers
+        for batch in loader:
+            ...
+            checkpoint = stream.state_dict()   # stream.load_state_dict(checkpoint) resumes
 
 Examples are TFDS-shaped dicts of tensors in TFDS's dtypes: "image" uint8
 H x W x 3, "image/filename" str, "objects" and "objects_trainable" {"label"
@@ -449,6 +451,10 @@ class OpenImagesIterableDataset(IterableDataset):
     @property
     def epoch(self) -> int:
         return int(self._shared[_EPOCH])
+
+    @epoch.setter
+    def epoch(self, epoch: int) -> None:
+        self.set_epoch(epoch)
 
     def _shard_bounds(self, k: int) -> "tuple[int, int]":
         n, w = self.num_examples, self.world_size
