@@ -125,7 +125,8 @@ def make_dataset(loader, store, split_name, config, indices, work, seed):
         ds = ot.OpenImagesDataset(store, split_name, config=config)
         return ds, torch.utils.data.SubsetRandomSampler(indices, generator=generator)
     if loader == "oiv4kv_scan":
-        ds = ot.OpenImagesIterableDataset(store, split_name, config=config, seed=seed)
+        ds = ot.OpenImagesIterableDataset(store, split_name, config=config, seed=seed,
+                                          batch_size=BATCH_SIZE)
         return ds, None
 
     class FolderDataset(torch.utils.data.Dataset):
