@@ -19,6 +19,7 @@
 #include "oiv4kv/store.h"
 #include "store/image/transcode.h"
 #include "store/keys.h"
+#include "store/layout.h"
 #include "store/synth/synth_download.h"
 #include "tests/testutil.h"
 
@@ -565,6 +566,202 @@ TEST(ConvertInputs, MissingFilesAreNamed) {
   EXPECT_TRUE(s.IsInvalidArgument());
   EXPECT_NE(std::string::npos, s.message().find("class-descriptions.csv")) << s.message();
   EXPECT_NE(std::string::npos, s.message().find("train_0.tar.gz")) << s.message();
+}
+
+
+// Issue 12 #1: a resume reads the archives it started from, or is refused.
+TEST_F(ConvertTest, ResumingWithAnotherDownloadIsRefusedNamingTheArchive) {
+  SynthOptions other = SmallDownload(60, true);
+  other.seed = 18;
+  SynthRecord other_record;
+  ASSERT_OK(WriteSynthDownload(dir_.Sub("other"), other, &other_record));
+  ConvertRequest r = Request(source(), dir_.Sub("store"), Config::kOriginal);
+  r.skip_bad_inputs = false;
+  ConvertSummary summary;
+  const Status stopped = Convert(r, nullptr, &summary);
+  ASSERT_FALSE(stopped.ok());
+  ASSERT_NE(std::string::npos, stopped.message().find(".tar.gz:")) << stopped.message();
+
+  ConvertRequest mixed = Request(dir_.Sub("other"), dir_.Sub("store"), Config::kOriginal);
+  const Status s = Convert(mixed, nullptr, &summary);
+  ASSERT_TRUE(s.IsInvalidArgument()) << s.ToString();
+  EXPECT_TRUE(summary.refused);
+  EXPECT_NE(std::string::npos, s.message().find("input changed since this conversion started: " +
+                                                dir_.Sub("other") + "/train_")) << s.message();
+  EXPECT_NE(std::string::npos, s.message().find("--restart")) << s.message();
+  EXPECT_EQ("", ConvertFailureAdvice(s, summary));
+
+  // Nothing of the other download went in: resuming with the first one gives
+  // the clean store.
+  ASSERT_OK(Convert(Request(source(), dir_.Sub("store"), Config::kOriginal), nullptr, &summary));
+  TempDir clean;
+  ASSERT_OK(Convert(Request(source(), clean.Sub("store"), Config::kOriginal), nullptr, &summary));
+  EXPECT_EQ(StoreDigest(clean.Sub("store")), StoreDigest(dir_.Sub("store")));
+}
+
+// Issue 12 #1 and #8: --restart forgets an unfinished conversion, whatever it
+// was read from.
+TEST_F(ConvertTest, RestartDiscardsAnUnfinishedConversion) {
+  SynthOptions other = SmallDownload(60, true);
+  other.seed = 18;
+  SynthRecord other_record;
+  ASSERT_OK(WriteSynthDownload(dir_.Sub("other"), other, &other_record));
+  ConvertRequest r = Request(source(), dir_.Sub("store"), Config::kOriginal);
+  r.skip_bad_inputs = false;
+  ConvertSummary summary;
+  ASSERT_FALSE(Convert(r, nullptr, &summary).ok());
+  ConvertRequest restart = Request(dir_.Sub("other"), dir_.Sub("store"), Config::kOriginal);
+  restart.restart = true;
+  ASSERT_OK(Convert(restart, nullptr, &summary));
+  TempDir clean;
+  ASSERT_OK(Convert(Request(dir_.Sub("other"), clean.Sub("store"), Config::kOriginal), nullptr,
+                    &summary));
+  EXPECT_EQ(StoreDigest(clean.Sub("store")), StoreDigest(dir_.Sub("store")));
+  // A complete config is not discarded.
+  const Status s = Convert(restart, nullptr, &summary);
+  EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+  EXPECT_NE(std::string::npos, s.message().find("is complete")) << s.message();
+  EXPECT_EQ(StoreDigest(clean.Sub("store")), StoreDigest(dir_.Sub("store")));
+}
+
+// Issue 12 #8: a later config from another download fails before any image
+// is transcoded, and the right download (with --restart) then finishes.
+TEST_F(ConvertTest, LaterConfigFromAnotherDownloadFailsFast) {
+  SynthOptions other = SmallDownload(60, true);
+  other.seed = 18;
+  SynthRecord other_record;
+  ASSERT_OK(WriteSynthDownload(dir_.Sub("other"), other, &other_record));
+  ConvertSummary summary;
+  ASSERT_OK(Convert(Request(source(), dir_.Sub("store"), Config::kOriginal), nullptr, &summary));
+  const Status s =
+      Convert(Request(dir_.Sub("other"), dir_.Sub("store"), Config::k200k), nullptr, &summary);
+  ASSERT_TRUE(s.IsInvalidArgument()) << s.ToString();
+  EXPECT_TRUE(summary.refused);
+  EXPECT_NE(std::string::npos, s.message().find(dir_.Sub("other") + "/train_")) << s.message();
+  EXPECT_NE(std::string::npos, s.message().find("is not the archive this store's examples were "
+                                                "converted from")) << s.message();
+  {
+    // No archive of 200k was started.
+    std::unique_ptr<Writer> writer;
+    ASSERT_OK(Writer::Open(dir_.Sub("store"), WriterOptions(), &writer));
+    size_t started = 0;
+    ASSERT_OK(writer->ScanProgress("archive/200k/", [&](std::string_view, std::string_view) {
+      ++started;
+      return true;
+    }));
+    EXPECT_EQ(0u, started);
+  }
+  ConvertRequest right = Request(source(), dir_.Sub("store"), Config::k200k);
+  right.restart = true;
+  ASSERT_OK(Convert(right, nullptr, &summary));
+  TempDir clean;
+  ASSERT_OK(Convert(Request(source(), clean.Sub("store"), Config::kOriginal), nullptr, &summary));
+  ASSERT_OK(Convert(Request(source(), clean.Sub("store"), Config::k200k), nullptr, &summary));
+  EXPECT_EQ(StoreDigest(clean.Sub("store")), StoreDigest(dir_.Sub("store")));
+}
+
+// Issue 12 #2: a CSV fixed after a run stopped on it is staged again whole.
+TEST_F(ConvertTest, FixingACsvAndRerunningStagesItAgainWhole) {
+  const std::string csv = source() + "/train-annotations-bbox.csv";
+  std::vector<std::string> lines;
+  {
+    std::ifstream in(csv);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+  }
+  ASSERT_GT(lines.size(), 12u);
+  // Line 3 is an extra copy of line 2's box; line 10 has an extra column.
+  std::vector<std::string> edited = lines;
+  edited.insert(edited.begin() + 2, lines[1]);
+  edited[9] += ",1";
+  std::string text;
+  for (const std::string& l : edited) text += l + "\n";
+  WriteFile(csv, text);
+  ConvertRequest r = Request(source(), dir_.Sub("store"), Config::kOriginal);
+  r.skip_bad_inputs = false;
+  ConvertSummary summary;
+  const Status s = Convert(r, nullptr, &summary);
+  ASSERT_FALSE(s.ok());
+  ASSERT_NE(std::string::npos, s.message().find(csv + ":10")) << s.message();
+  // The user puts the download's own file back (line 3 gone, line 10 fixed).
+  text.clear();
+  for (const std::string& l : lines) text += l + "\n";
+  WriteFile(csv, text);
+  ASSERT_OK(Convert(Request(source(), dir_.Sub("store"), Config::kOriginal), nullptr, &summary));
+
+  std::unique_ptr<Store> store;
+  ASSERT_OK(Store::Open(dir_.Sub("store"), StoreOptions(), &store));
+  size_t checked = 0, line2_image = 0;
+  const uint64_t line2_id = std::stoull(lines[1].substr(0, 16), nullptr, 16);
+  for (const SynthImage& img : record_.images) {
+    ExampleView view;
+    if (img.split != Split::kTrain || !store->Get(img.split, img.image_id, &view).ok()) continue;
+    const ExampleData& expected = record_.expected_tfds.at({img.split, img.image_id});
+    EXPECT_EQ(expected.bobjects.label.size(), view.bobjects().size()) << img.member;
+    testing::ExpectSameExample(expected, view);
+    ++checked;
+    line2_image += img.image_id == line2_id;
+  }
+  EXPECT_GT(checked, 20u);
+  EXPECT_EQ(1u, line2_image) << "line 2's image should be stored, else the duplicate is moot";
+}
+
+// Issue 12 #4: a full disk is named as such, with advice that fits it.
+TEST(ConvertDiskFull, NoSpaceIsClassifiedAndAdvisedAsSuch) {
+  const Status s = FromRocks(rocksdb::Status::NoSpace(), "/data/store/000012.log");
+  EXPECT_TRUE(IsNoSpace(s)) << s.ToString();
+  const Status enospc = FromRocks(
+      rocksdb::Status::IOError("While appending to file: /data/store/000012.log",
+                               "No space left on device"),
+      "/data/store");
+  EXPECT_TRUE(IsNoSpace(enospc)) << enospc.ToString();
+  EXPECT_FALSE(IsNoSpace(Status::IOError("/data/store: Input/output error")));
+  EXPECT_FALSE(IsNoSpace(Status::InvalidArgument("x.csv:3: No space left on device")));
+  ConvertSummary summary;
+  const std::string advice = ConvertFailureAdvice(enospc, summary);
+  EXPECT_NE(std::string::npos, advice.find("free space")) << advice;
+  EXPECT_EQ(std::string::npos, advice.find("--on-error skip")) << advice;
+  const std::string input = ConvertFailureAdvice(Status::InvalidArgument("x.csv:3: bad"), summary);
+  EXPECT_NE(std::string::npos, input.find("--on-error skip")) << input;
+}
+
+TEST(ConvertDiskFull, TooLittleFreeSpaceStopsBeforeWriting) {
+  TempDir dir;
+  SynthRecord record;
+  ASSERT_OK(WriteSynthDownload(dir.Sub("download"), SmallDownload(20, false), &record));
+  ConvertRequest r = Request(dir.Sub("download"), dir.Sub("store"), Config::kOriginal);
+  r.min_free_bytes = uint64_t{1} << 62;
+  ConvertSummary summary;
+  const Status s = Convert(r, nullptr, &summary);
+  ASSERT_TRUE(IsNoSpace(s)) << s.ToString();
+  EXPECT_TRUE(s.message().starts_with("No space left on device: " + dir.Sub("store")))
+      << s.message();
+  EXPECT_FALSE(std::filesystem::exists(dir.Sub("store")));
+}
+
+// A real full disk: a 14 MiB tmpfs, which the old converter filled with
+// RocksDB's info LOG and then aborted on (exit 134). Skipped where a tmpfs
+// cannot be mounted (not root).
+TEST(ConvertDiskFull, FullTmpfsEndsWithNoSpaceNotAnAbort) {
+  TempDir dir;
+  const std::string mnt = dir.Sub("small");
+  std::filesystem::create_directories(mnt);
+  if (testing::RunCommand("mount -t tmpfs -o size=14m tmpfs " + mnt + " 2>/dev/null", false)
+          .exit_code != 0) {
+    GTEST_SKIP() << "cannot mount a tmpfs here";
+  }
+  SynthOptions o = SmallDownload(400, false);
+  o.max_side = 256;
+  SynthRecord record;
+  ASSERT_OK(WriteSynthDownload(dir.Sub("download"), o, &record));
+  const testing::CommandResult c = testing::Oiv4kv(
+      "convert --source " + dir.Sub("download") + " --store " + mnt + "/store" +
+          " --config original --threads 2 --chunk-images 4 --min-free-mib 0",
+      true);
+  testing::RunCommand("umount " + mnt, false);
+  EXPECT_EQ(1, c.exit_code) << c.out;
+  EXPECT_NE(std::string::npos, c.out.find("No space left on device: " + mnt + "/store")) << c.out;
+  EXPECT_NE(std::string::npos, c.out.find("free space")) << c.out;
+  EXPECT_EQ(std::string::npos, c.out.find("--on-error skip")) << c.out;
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "store/convert/converter.h"
 
+#include <sys/statvfs.h>
+
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
@@ -11,6 +13,7 @@
 #include "oiv4kv/writer.h"
 #include "store/convert/annotation_staging.h"
 #include "store/convert/archive_reader.h"
+#include "store/convert/input_fingerprint.h"
 #include "store/convert/source_files.h"
 #include "store/image/image_probe.h"
 #include "store/image/transcode.h"
@@ -37,6 +40,10 @@ std::string PresentKey(Config c, Split split, uint64_t id) {
 std::string ProblemPrefix(Config c) { return "problem/" + std::string(ConfigName(c)) + "/"; }
 constexpr std::string_view kAnnotationProblemPrefix = "annotations/problem/";
 constexpr std::string_view kOrphanRowsKey = "annotations/orphan_rows";
+// The fingerprint of each archive the store's images were read from (kept
+// after the configs are complete: a later config must read the same ones).
+constexpr std::string_view kInputPrefix = "input/";
+
 
 std::string Stem(const std::string& archive_path) {
   std::string name = fs::path(archive_path).filename().string();
@@ -86,9 +93,12 @@ class Conversion {
         threads_(r.threads > 0 ? r.threads : std::max(1u, std::thread::hardware_concurrency())) {}
 
   Status Run() {
+    OIV4KV_RETURN_IF_ERROR(CheckFreeSpace(r_.store, r_.min_free_bytes));
     OIV4KV_RETURN_IF_ERROR(Writer::Open(r_.store, WriterOptions(), &writer_));
     const Manifest& m = writer_->manifest();
     const bool annotations_done = m.annotations_complete;
+    const std::string staging_path = (fs::path(r_.store) / "convert-staging").string();
+    if (r_.restart) OIV4KV_RETURN_IF_ERROR(Restart(m, staging_path));
     OIV4KV_RETURN_IF_ERROR(CheckAgainstStore(m));
     if (const ConfigManifest* c = m.FindConfig(r_.config); c != nullptr && c->complete) {
       summary_->already_complete = true;
@@ -96,7 +106,7 @@ class Conversion {
       return Status::OK();
     }
     OIV4KV_RETURN_IF_ERROR(FindSourceFiles(r_.source, splits_, &files_));
-    const std::string staging_path = (fs::path(r_.store) / "convert-staging").string();
+    OIV4KV_RETURN_IF_ERROR(CheckArchives(annotations_done));
     if (!annotations_done) {
       OIV4KV_RETURN_IF_ERROR(AnnotationStaging::Open(staging_path, &staging_));
       OIV4KV_RETURN_IF_ERROR(StageAnnotations());
@@ -119,6 +129,67 @@ class Conversion {
   }
 
  private:
+  // --restart: forgets this config's unfinished conversion.
+  Status Restart(const Manifest& m, const std::string& staging_path) {
+    if (const ConfigManifest* c = m.FindConfig(r_.config); c != nullptr && c->complete) {
+      summary_->refused = true;
+      return Status::InvalidArgument(
+          r_.store + ": config " + std::string(ConfigName(r_.config)) +
+          " is complete; --restart discards only an unfinished conversion (convert into a new "
+          "store to convert it again)");
+    }
+    const std::string config(ConfigName(r_.config));
+    std::vector<std::string> prefixes = {PresentPrefix(r_.config), ProblemPrefix(r_.config),
+                                         "archive/" + config + "/"};
+    if (!m.annotations_complete) {
+      // Nothing of the download is committed yet: forget all of it.
+      prefixes.push_back(std::string(kInputPrefix));
+      prefixes.push_back("annotations/");
+      std::error_code ec;
+      fs::remove_all(staging_path, ec);
+      if (ec) return Status::IOError(staging_path + ": cannot be removed: " + ec.message());
+    }
+    OIV4KV_RETURN_IF_ERROR(writer_->DiscardUnfinished(r_.config));
+    for (const std::string& p : prefixes) OIV4KV_RETURN_IF_ERROR(writer_->ClearProgress(p));
+    return Status::OK();
+  }
+
+  // Every archive must be the one the store's images were read from: the
+  // archives of a conversion in progress, and all of them once the examples
+  // are committed. Refuses (naming the file) before anything is written.
+  Status CheckArchives(bool annotations_done) {
+    Batch batch;
+    for (Split split : splits_) {
+      for (const std::string& archive : files_.splits[static_cast<int>(split)].archives) {
+        const std::string stem = Stem(archive);
+        InputFingerprint now, then;
+        OIV4KV_RETURN_IF_ERROR(FingerprintInput(archive, &now));
+        std::string recorded, progress;
+        const bool known = writer_->GetProgress(std::string(kInputPrefix) + stem, &recorded).ok() &&
+                           InputFingerprint::Decode(recorded, &then);
+        const bool started = writer_->GetProgress(ArchiveProgressKey(r_.config, stem), &progress).ok();
+        if (known && (started || annotations_done) && !then.SameContent(now)) {
+          const std::string change = DescribeChange(then, now);
+          summary_->refused = true;
+          if (started) {
+            return Status::InvalidArgument(
+                "input changed since this conversion started: " + archive +
+                " (" + change + ") -- rerun with the original download, or start over with "
+                "`oiv4-kv convert ... --restart`");
+          }
+          return Status::InvalidArgument(
+              archive + " is not the archive this store's examples were "
+              "converted from (" + change + "): convert config " + std::string(ConfigName(r_.config)) +
+              " from the original download, or convert this download into a new store");
+        }
+        if (!known || (!started && !annotations_done && !(then == now))) {
+          batch.PutProgress(std::string(kInputPrefix) + stem, now.Encode());
+        }
+      }
+    }
+    return writer_->Write(batch);
+  }
+
   // A later run must agree with what the store already holds.
   Status CheckAgainstStore(const Manifest& m) {
     splits_ = r_.splits;
@@ -175,10 +246,13 @@ class Conversion {
                                 std::pair{RowFile::kMachine, s.machine_csv},
                                 std::pair{RowFile::kBoxes, s.bbox_csv}}) {
         const std::string name = fs::path(path).filename().string();
+        OIV4KV_RETURN_IF_ERROR(CheckFreeSpace(r_.store, r_.min_free_bytes));
+        InputFingerprint fingerprint;
+        OIV4KV_RETURN_IF_ERROR(FingerprintInput(path, &fingerprint));
         std::error_code ec;
         if (meter_) meter_->Start("staging " + name, "rows", fs::file_size(path, ec));
         OIV4KV_RETURN_IF_ERROR(staging_->StageFile(
-            split, file, path, all_, boxable_, r_.skip_bad_inputs,
+            split, file, path, fingerprint.Encode(), all_, boxable_, r_.skip_bad_inputs,
             [&](uint64_t rows, uint64_t bytes, uint64_t) {
               if (meter_) meter_->Update(rows, bytes, name);
             }));
@@ -295,6 +369,7 @@ class Conversion {
     }
     batch.PutProgress(ArchiveProgressKey(r_.config, stem),
                       archive_done ? "done" : std::to_string(members_done));
+    OIV4KV_RETURN_IF_ERROR(CheckFreeSpace(r_.store, r_.min_free_bytes));
     return writer_->Write(batch);
   }
 
@@ -513,9 +588,46 @@ class Conversion {
 
 }  // namespace
 
+bool IsNoSpace(const Status& s) {
+  return !s.ok() && s.code() == Status::Code::kIOError &&
+         (s.message().find("No space left on device") != std::string::npos ||
+          s.message().find("No space available") != std::string::npos);
+}
+
+Status CheckFreeSpace(const std::string& path, uint64_t min_free_bytes) {
+  fs::path at = fs::absolute(path);
+  std::error_code ec;
+  while (!fs::exists(at, ec) && at.has_parent_path() && at.parent_path() != at) at = at.parent_path();
+  struct statvfs st;
+  if (::statvfs(at.c_str(), &st) != 0) return Status::OK();  // unknown: RocksDB will tell
+  const uint64_t free = static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+  if (free >= min_free_bytes) return Status::OK();
+  return Status::IOError("No space left on device: " + path + " (" + std::to_string(free >> 20) +
+                         " MiB free, the conversion needs at least " +
+                         std::to_string(min_free_bytes >> 20) + " MiB)");
+}
+
+std::string ConvertFailureAdvice(const Status& s, const ConvertSummary& summary) {
+  if (summary.refused) return "";
+  if (IsNoSpace(s)) {
+    return "(everything written before this point is kept; free space on the store's disk and "
+           "run the same command again to resume)";
+  }
+  if (s.code() == Status::Code::kInvalidArgument || s.code() == Status::Code::kCorruption) {
+    return "(everything written before this point is kept; fix the input, or pass "
+           "--on-error skip, and run the same command again to resume)";
+  }
+  return "(everything written before this point is kept; run the same command again to resume "
+         "once the cause is fixed)";
+}
+
 Status Convert(const ConvertRequest& request, ProgressMeter* meter, ConvertSummary* summary) {
   *summary = ConvertSummary();
-  return Conversion(request, meter, summary).Run();
+  Status s = Conversion(request, meter, summary).Run();
+  if (IsNoSpace(s) && !s.message().starts_with("No space left on device")) {
+    return Status::IOError("No space left on device: " + request.store + " (" + s.message() + ")");
+  }
+  return s;
 }
 
 }  // namespace oiv4kv

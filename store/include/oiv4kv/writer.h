@@ -127,6 +127,10 @@ class Writer {
   // Deletes every progress key starting with `prefix`.
   Status ClearProgress(std::string_view prefix);
 
+  // Deletes every image of `config`, and every example too while the
+  // annotations are not committed. InvalidArgument if `config` is complete.
+  Status DiscardUnfinished(Config config);
+
   // Commits the examples of `splits`: builds each split's dense index from
   // the stored keys, records counts and label order, and writes the
   // manifest with annotations_complete. Requires every vocabulary.
