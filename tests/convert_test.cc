@@ -705,6 +705,57 @@ TEST_F(ConvertTest, FixingACsvAndRerunningStagesItAgainWhole) {
   EXPECT_EQ(1u, line2_image) << "line 2's image should be stored, else the duplicate is moot";
 }
 
+// Issue 12 #3: a quote that runs to the end of the file loses the rest of
+// it: the run stops in both modes, naming the lines lost.
+TEST_F(ConvertTest, UnterminatedQuoteStopsTheRunNamingTheLinesLost) {
+  const std::string csv = source() + "/train-annotations-bbox.csv";
+  std::vector<std::string> lines;
+  {
+    std::ifstream in(csv);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+  }
+  ASSERT_GT(lines.size(), 12u);
+  lines[5] = "\"" + lines[5];  // line 6
+  std::string text;
+  for (const std::string& l : lines) text += l + "\n";
+  WriteFile(csv, text);
+  for (bool skip : {true, false}) {
+    ConvertRequest r = Request(source(), dir_.Sub(skip ? "skip" : "fail"), Config::kOriginal);
+    r.skip_bad_inputs = skip;
+    ConvertSummary summary;
+    const Status s = Convert(r, nullptr, &summary);
+    ASSERT_FALSE(s.ok()) << "skip " << skip;
+    EXPECT_NE(std::string::npos, s.message().find(csv + ":6: ")) << s.message();
+    if (skip) {
+      const std::string span = "lines 6-" + std::to_string(lines.size()) + ", " +
+                               std::to_string(lines.size() - 5) + " lines";
+      EXPECT_NE(std::string::npos, s.message().find(span)) << s.message();
+    }
+  }
+}
+
+// Issue 12 #6: display names and MIDs must be UTF-8, in either mode.
+TEST_F(ConvertTest, NonUtf8DisplayNameIsAnErrorOfItsLine) {
+  const std::string csv = source() + "/class-descriptions.csv";
+  size_t lines = 0;
+  {
+    std::ifstream in(csv);
+    for (std::string line; std::getline(in, line);) ++lines;
+  }
+  AppendLine(csv, "/m/0zzzzz,Bad \xff\xfe name");
+  for (bool skip : {true, false}) {
+    ConvertRequest r = Request(source(), dir_.Sub(skip ? "skip" : "fail"), Config::kOriginal);
+    r.skip_bad_inputs = skip;
+    ConvertSummary summary;
+    const Status s = Convert(r, nullptr, &summary);
+    ASSERT_FALSE(s.ok()) << "skip " << skip;
+    EXPECT_NE(std::string::npos,
+              s.message().find(csv + ":" + std::to_string(lines + 1) +
+                               ": display name is not valid UTF-8 (byte 0xff at offset 4)"))
+        << s.message();
+  }
+}
+
 // Issue 12 #4: a full disk is named as such, with advice that fits it.
 TEST(ConvertDiskFull, NoSpaceIsClassifiedAndAdvisedAsSuch) {
   const Status s = FromRocks(rocksdb::Status::NoSpace(), "/data/store/000012.log");

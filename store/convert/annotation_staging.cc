@@ -3,6 +3,8 @@
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "store/annotation_csv.h"
@@ -80,6 +82,26 @@ std::string BoxValue(const BoxRow& r) {
   return v;
 }
 
+// The error of a CSV that cannot be read past `line`: names the lines lost.
+Status FileEndingError(const std::string& csv, uint64_t line, const Status& cause) {
+  uint64_t last = line;
+  if (std::FILE* f = std::fopen(csv.c_str(), "rb")) {
+    uint64_t lines = 0;
+    int c = EOF, previous = '\n';
+    while ((c = std::fgetc(f)) != EOF) {
+      lines += c == '\n';
+      previous = c;
+    }
+    std::fclose(f);
+    last = std::max<uint64_t>(line, lines + (previous == '\n' ? 0 : 1));
+  }
+  return Status::Corruption(
+      cause.message() + "; the rest of the file (lines " + std::to_string(line) + "-" +
+      std::to_string(last) + ", " + std::to_string(last - line + 1) +
+      " lines) cannot be read, and --on-error skip leaves out bad rows, not the rest of a "
+      "file: fix the file and run again");
+}
+
 // Streams one CSV of either kind through `next`, staging each row.
 template <typename Reader, typename Row>
 Status StageRows(rocksdb::DB* db, Reader* reader, Split split, RowFile file,
@@ -104,10 +126,12 @@ Status StageRows(rocksdb::DB* db, Reader* reader, Split split, RowFile file,
         OIV4KV_RETURN_IF_ERROR(flush());
         return s;
       }
+      // An error that does not move the reader on (unterminated quote, an
+      // over-long record, I/O) ends the file: what follows it cannot be read.
+      // Skipping it would silently drop the rest of the file, so it stops
+      // the run in both modes, saying which lines are lost.
+      if (reader->bytes_read() == error_at) return FileEndingError(csv, reader->line(), s);
       batch.Put(ProblemKey(split, file, reader->line()), s.message()).PermitUncheckedError();
-      // An error that does not move the reader on (unterminated quote, I/O)
-      // ends the file: what follows it cannot be read.
-      if (reader->bytes_read() == error_at) break;
       error_at = reader->bytes_read();
       continue;
     }
