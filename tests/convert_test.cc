@@ -756,6 +756,36 @@ TEST_F(ConvertTest, NonUtf8DisplayNameIsAnErrorOfItsLine) {
   }
 }
 
+// Issue 12 #10: one rule for a truncated archive, however early it ends:
+// skip mode leaves it out with a report, fail mode stops naming it.
+TEST(ConvertTruncatedArchives, EarlyAndMidwayTruncationFollowOneRule) {
+  TempDir dir;
+  SynthRecord record;
+  ASSERT_OK(WriteSynthDownload(dir.Sub("download"), SmallDownload(60, false), &record));
+  const std::string early = dir.Sub("download") + "/validation.tar.gz";
+  const std::string midway = dir.Sub("download") + "/test.tar.gz";
+  std::filesystem::resize_file(early, 20);
+  std::filesystem::resize_file(midway, std::filesystem::file_size(midway) / 2);
+  ConvertSummary summary;
+  ConvertRequest r = Request(dir.Sub("download"), dir.Sub("store"), Config::kOriginal);
+  r.label_lists.clear();
+  ASSERT_OK(Convert(r, nullptr, &summary));
+  size_t reported = 0;
+  for (const Problem& p : summary.report.problems) {
+    if ((p.where == "validation.tar.gz" || p.where == "test.tar.gz") &&
+        p.reason.starts_with("archive unreadable after ")) {
+      ++reported;
+    }
+  }
+  EXPECT_EQ(2u, reported);
+  r.store = dir.Sub("fail");
+  r.skip_bad_inputs = false;
+  const Status s = Convert(r, nullptr, &summary);
+  EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+  EXPECT_TRUE(s.message().starts_with("validation.tar.gz: archive unreadable after 0 members"))
+      << s.message();
+}
+
 // Issue 12 #4: a full disk is named as such, with advice that fits it.
 TEST(ConvertDiskFull, NoSpaceIsClassifiedAndAdvisedAsSuch) {
   const Status s = FromRocks(rocksdb::Status::NoSpace(), "/data/store/000012.log");

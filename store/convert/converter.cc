@@ -445,12 +445,19 @@ class Conversion {
       skip = std::stoull(progress);
     }
     std::unique_ptr<ArchiveReader> reader;
-    OIV4KV_RETURN_IF_ERROR(ArchiveReader::Open(archive, r_.max_member_bytes, &reader));
+    Status readable = ArchiveReader::Open(archive, r_.max_member_bytes, &reader);
     // Members committed by an interrupted run are read past, not redone.
-    for (uint64_t i = 0; i < skip; ++i) {
+    for (uint64_t i = 0; readable.ok() && i < skip; ++i) {
       bool eof = false;
-      OIV4KV_RETURN_IF_ERROR(reader->Skip(&eof));
+      readable = reader->Skip(&eof);
       if (eof) break;
+    }
+    if (!readable.ok()) {
+      // An archive that cannot be opened (truncated early) follows the rule
+      // of one that breaks midway: left out with a report, or the run stops.
+      Chunk failed;
+      failed.error = readable;
+      return WriteBrokenArchive(split, stem, name, &failed, skip);
     }
     uint64_t members = skip, reported_bytes = 0;
     std::unordered_map<uint64_t, std::string> pending;
@@ -465,15 +472,7 @@ class Conversion {
         next = std::async(std::launch::async, [&] { return ReadChunk(reader.get(), split, stem, name, pending); });
       }
       ProcessAll(&current, first_transcoder, transcoders);
-      Status corrupt = current.error;
-      if (!corrupt.ok()) {
-        Problem p{name, "archive unreadable after " + std::to_string(members) + " members: " + corrupt.message()};
-        if (!r_.skip_bad_inputs) {
-          OIV4KV_RETURN_IF_ERROR(WriteChunk(split, stem, &current, members, false));
-          return Status::Corruption(p.where + ": " + p.reason);
-        }
-        current.rejected.push_back(p);
-      }
+      if (!current.error.ok()) return WriteBrokenArchive(split, stem, name, &current, members);
       OIV4KV_RETURN_IF_ERROR(WriteChunk(split, stem, &current, members, last));
       const uint64_t consumed = reader->bytes_consumed();
       ReportProgress(current.items.size(), consumed - std::min(consumed, reported_bytes), name);
@@ -482,6 +481,21 @@ class Conversion {
       current = next.get();
     }
     return Status::OK();
+  }
+
+  // Writes the last chunk of an archive that cannot be read past `members`:
+  // under --on-error skip the archive is reported and done, else the chunk's
+  // images are kept and the run stops naming the archive.
+  Status WriteBrokenArchive(Split split, const std::string& stem, const std::string& name,
+                            Chunk* chunk, uint64_t members) {
+    Problem p{name, "archive unreadable after " + std::to_string(members) + " members: " +
+                        chunk->error.message()};
+    if (!r_.skip_bad_inputs) {
+      OIV4KV_RETURN_IF_ERROR(WriteChunk(split, stem, chunk, members, false));
+      return Status::Corruption(p.where + ": " + p.reason);
+    }
+    chunk->rejected.push_back(p);
+    return WriteChunk(split, stem, chunk, members, true);
   }
 
   Status PresentIds(Split split, std::vector<uint64_t>* ids) {
