@@ -210,6 +210,19 @@ Status Writer::PutVocabulary(VocabKind kind, const std::vector<VocabEntry>& entr
                                          std::string(VocabKindName(kind))));
 }
 
+Status Writer::SetLabelOrder(LabelOrder label_order) {
+  OIV4KV_RETURN_IF_ERROR(rep_->Check());
+  if (rep_->manifest.annotations_complete) {
+    if (rep_->manifest.label_order == label_order) return Status::OK();
+    return Status::InvalidArgument(rep_->path + ": the store's labels are numbered by " +
+                                   std::string(LabelOrderName(rep_->manifest.label_order)) +
+                                   " order");
+  }
+  rep_->manifest.label_order = label_order;
+  rocksdb::WriteBatch wb;
+  return rep_->WriteManifest(&wb);
+}
+
 Status Writer::BeginConfig(Config config) {
   OIV4KV_RETURN_IF_ERROR(rep_->Check());
   ConfigManifest* c = rep_->manifest.FindConfig(config);

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <rocksdb/db.h>
+#include <rocksdb/metadata.h>
 #include <turbojpeg.h>
 #include <unistd.h>
 
@@ -784,6 +786,58 @@ TEST(ConvertTruncatedArchives, EarlyAndMidwayTruncationFollowOneRule) {
   EXPECT_TRUE(s.IsCorruption()) << s.ToString();
   EXPECT_TRUE(s.message().starts_with("validation.tar.gz: archive unreadable after 0 members"))
       << s.message();
+}
+
+// The table files of the store's vocab family: how many, and their bytes.
+std::pair<size_t, uint64_t> VocabTables(const std::string& path) {
+  std::vector<std::string> names;
+  EXPECT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (const std::string& n : names) families.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  EXPECT_TRUE(rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), path, families, &handles, &db).ok());
+  std::pair<size_t, uint64_t> out{0, 0};
+  if (db == nullptr) return out;
+  size_t found = 0;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == "vocab") {
+      rocksdb::ColumnFamilyMetaData meta;
+      db->GetColumnFamilyMetaData(handles[i], &meta);
+      out = {meta.file_count, meta.size};
+      ++found;
+    }
+    db->DestroyColumnFamilyHandle(handles[i]).PermitUncheckedError();
+  }
+  EXPECT_EQ(1u, found);
+  delete db;
+  return out;
+}
+
+// Issue 12 #10: a resumed run does not write the vocabularies again when the
+// store holds the same ones, and `info` on an unfinished store shows the
+// label order the run numbers labels by.
+TEST_F(ConvertTest, ResumesKeepTheVocabulariesAndInfoShowsTheLabelOrder) {
+  ConvertRequest r = Request(source(), dir_.Sub("store"), Config::kOriginal);
+  r.skip_bad_inputs = false;
+  ConvertSummary summary;
+  // The first run's writes are in the write-ahead log until the next open.
+  ASSERT_FALSE(Convert(r, nullptr, &summary).ok());
+  ASSERT_FALSE(Convert(r, nullptr, &summary).ok());
+  const auto first = VocabTables(dir_.Sub("store"));
+  EXPECT_GT(first.first, 0u);
+  // (RocksDB merges table files four at a time: look after each resume.)
+  for (int resume = 0; resume < 3; ++resume) {
+    ASSERT_FALSE(Convert(r, nullptr, &summary).ok());
+    const auto later = VocabTables(dir_.Sub("store"));
+    EXPECT_EQ(first.first, later.first) << "resume " << resume;
+    EXPECT_EQ(first.second, later.second) << "resume " << resume;
+  }
+
+  const testing::CommandResult info = testing::Oiv4kv("info " + dir_.Sub("store"), true);
+  EXPECT_EQ(1, info.exit_code) << info.out;  // info's status for an unfinished store
+  EXPECT_NE(std::string::npos, info.out.find("complete       NO")) << info.out;
+  EXPECT_NE(std::string::npos, info.out.find("label order    tfds")) << info.out;
 }
 
 // Issue 12 #4: a full disk is named as such, with advice that fits it.

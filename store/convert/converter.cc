@@ -18,6 +18,7 @@
 #include "store/image/image_probe.h"
 #include "store/image/transcode.h"
 #include "store/keys.h"
+#include "store/records.h"
 #include "store/vocab_files.h"
 
 namespace oiv4kv {
@@ -43,6 +44,17 @@ constexpr std::string_view kOrphanRowsKey = "annotations/orphan_rows";
 // The fingerprint of each archive the store's images were read from (kept
 // after the configs are complete: a later config must read the same ones).
 constexpr std::string_view kInputPrefix = "input/";
+// The size and hash of each vocabulary last written, to write them only
+// when they change.
+constexpr std::string_view kVocabulariesKey = "vocabularies";
+
+std::string Fnv64Hex(std::string_view bytes) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (char c : bytes) h = (h ^ static_cast<uint8_t>(c)) * 0x100000001b3ULL;
+  char hex[17];
+  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(h));
+  return hex;
+}
 
 
 std::string Stem(const std::string& archive_path) {
@@ -219,10 +231,27 @@ class Conversion {
     Vocabularies v;
     OIV4KV_RETURN_IF_ERROR(LoadVocabularies(files_.class_descriptions, files_.boxable_descriptions,
                                             files_.trainable_list, r_.label_lists, &v));
-    OIV4KV_RETURN_IF_ERROR(writer_->PutVocabulary(VocabKind::kAll, v.all));
-    OIV4KV_RETURN_IF_ERROR(writer_->PutVocabulary(VocabKind::kTrainable, v.trainable));
-    OIV4KV_RETURN_IF_ERROR(writer_->PutVocabulary(VocabKind::kBoxable, v.boxable));
-    OIV4KV_RETURN_IF_ERROR(writer_->PutVocabulary(VocabKind::kSource, v.source));
+    // A resumed run writes the vocabularies only when they differ from the
+    // ones the store holds (each rewrite would leave another table file).
+    const std::pair<VocabKind, const std::vector<VocabEntry>*> vocabs[] = {
+        {VocabKind::kAll, &v.all}, {VocabKind::kTrainable, &v.trainable},
+        {VocabKind::kBoxable, &v.boxable}, {VocabKind::kSource, &v.source}};
+    std::string written;
+    for (const auto& [kind, entries] : vocabs) {
+      const std::string encoded = EncodeVocabulary(kind, *entries);
+      written += std::to_string(encoded.size()) + ":" + Fnv64Hex(encoded) + " ";
+    }
+    std::string stored;
+    if (!writer_->GetProgress(kVocabulariesKey, &stored).ok() || stored != written) {
+      for (const auto& [kind, entries] : vocabs) {
+        OIV4KV_RETURN_IF_ERROR(writer_->PutVocabulary(kind, *entries));
+      }
+      Batch batch;
+      batch.PutProgress(kVocabulariesKey, written);
+      OIV4KV_RETURN_IF_ERROR(writer_->Write(batch));
+    }
+    // Recorded now, so that `info` on an unfinished store tells it.
+    OIV4KV_RETURN_IF_ERROR(writer_->SetLabelOrder(v.order));
     label_order_ = v.order;
     // An interrupted run may have staged rows under other label numbers
     // (another --label-lists): they are staged again.

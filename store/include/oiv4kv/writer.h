@@ -104,6 +104,11 @@ class Writer {
   // annotations are committed.
   Status PutVocabulary(VocabKind kind, const std::vector<VocabEntry>& entries);
 
+  // Records the label order of the annotations being converted in the
+  // manifest, so that an unfinished store tells it. InvalidArgument once
+  // the annotations are committed with another order.
+  Status SetLabelOrder(LabelOrder label_order);
+
   // Records `config` as in progress: readers do not see it until
   // CommitConfig. Required before images of `config` are written (also to
   // rewrite a config that was complete).
