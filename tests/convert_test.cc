@@ -728,11 +728,13 @@ TEST_F(ConvertTest, UnterminatedQuoteStopsTheRunNamingTheLinesLost) {
     const Status s = Convert(r, nullptr, &summary);
     ASSERT_FALSE(s.ok()) << "skip " << skip;
     EXPECT_NE(std::string::npos, s.message().find(csv + ":6: ")) << s.message();
-    if (skip) {
-      const std::string span = "lines 6-" + std::to_string(lines.size()) + ", " +
-                               std::to_string(lines.size() - 5) + " lines";
-      EXPECT_NE(std::string::npos, s.message().find(span)) << s.message();
-    }
+    const std::string span = "lines 6-" + std::to_string(lines.size()) + ", " +
+                             std::to_string(lines.size() - 5) + " lines";
+    EXPECT_NE(std::string::npos, s.message().find(span)) << "skip " << skip << ": " << s.message();
+    // Skipping cannot help: the advice does not suggest it.
+    const std::string advice = ConvertFailureAdvice(s, summary);
+    EXPECT_NE(std::string::npos, advice.find("fix the input")) << advice;
+    EXPECT_EQ(std::string::npos, advice.find("--on-error skip")) << "skip " << skip << ": " << advice;
   }
 }
 
@@ -755,6 +757,9 @@ TEST_F(ConvertTest, NonUtf8DisplayNameIsAnErrorOfItsLine) {
               s.message().find(csv + ":" + std::to_string(lines + 1) +
                                ": display name is not valid UTF-8 (byte 0xff at offset 4)"))
         << s.message();
+    const std::string advice = ConvertFailureAdvice(s, summary);
+    EXPECT_NE(std::string::npos, advice.find("fix the input")) << advice;
+    EXPECT_EQ(std::string::npos, advice.find("--on-error skip")) << "skip " << skip << ": " << advice;
   }
 }
 

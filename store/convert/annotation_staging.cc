@@ -82,6 +82,9 @@ std::string BoxValue(const BoxRow& r) {
   return v;
 }
 
+constexpr std::string_view kFileEndingNote =
+    " cannot be read, and --on-error skip leaves out bad rows, not the rest of a file";
+
 // The error of a CSV that cannot be read past `line`: names the lines lost.
 Status FileEndingError(const std::string& csv, uint64_t line, const Status& cause) {
   uint64_t last = line;
@@ -97,9 +100,8 @@ Status FileEndingError(const std::string& csv, uint64_t line, const Status& caus
   }
   return Status::Corruption(
       cause.message() + "; the rest of the file (lines " + std::to_string(line) + "-" +
-      std::to_string(last) + ", " + std::to_string(last - line + 1) +
-      " lines) cannot be read, and --on-error skip leaves out bad rows, not the rest of a "
-      "file: fix the file and run again");
+      std::to_string(last) + ", " + std::to_string(last - line + 1) + " lines)" +
+      std::string(kFileEndingNote) + ": fix the file and run again");
 }
 
 // Streams one CSV of either kind through `next`, staging each row.
@@ -124,6 +126,13 @@ Status StageRows(rocksdb::DB* db, Reader* reader, Split split, RowFile file,
     if (!s.ok()) {
       if (!skip_bad_rows) {
         OIV4KV_RETURN_IF_ERROR(flush());
+        // Whether the error ends the file (see below) shows in the next read.
+        const uint64_t at = reader->bytes_read();
+        Row next;
+        bool next_eof = false;
+        if (!reader->Next(&next, &next_eof).ok() && reader->bytes_read() == at) {
+          return FileEndingError(csv, reader->line(), s);
+        }
         return s;
       }
       // An error that does not move the reader on (unterminated quote, an
@@ -146,6 +155,11 @@ Status StageRows(rocksdb::DB* db, Reader* reader, Split split, RowFile file,
 }
 
 }  // namespace
+
+bool IsFileEndingError(const Status& s) {
+  return s.code() == Status::Code::kCorruption &&
+         s.message().find(kFileEndingNote) != std::string::npos;
+}
 
 Status AnnotationStaging::UseVocabulary(uint64_t signature) {
   const std::string key("\xf2vocabulary", 11);

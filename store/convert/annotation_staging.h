@@ -43,7 +43,9 @@ class AnnotationStaging {
   // staged in part, or from a file that has changed, are dropped first (they
   // are keyed by line). `vocab` numbers labels. A malformed row is
   // returned as an error when `skip_bad_rows` is false; else it is recorded
-  // as a Problem and left out. `on_rows(n)` reports progress.
+  // as a Problem and left out. An error after which the file cannot be read
+  // on (unterminated quote, over-long record) is returned in both modes,
+  // naming the lines lost (IsFileEndingError). `on_rows(n)` reports progress.
   Status StageFile(Split split, RowFile file, const std::string& csv,
                    const std::string& fingerprint, const Vocabulary& all, const Vocabulary& boxable, bool skip_bad_rows,
                    const std::function<void(uint64_t rows, uint64_t bytes, uint64_t total)>& on_rows);
@@ -67,5 +69,9 @@ class AnnotationStaging {
   Status DropFile(Split split, RowFile file, const std::string& csv);
   std::unique_ptr<rocksdb::DB> db_;
 };
+
+// Whether `s` is StageFile's error for a CSV that cannot be read past a
+// line (skipping bad rows cannot help with it).
+bool IsFileEndingError(const Status& s);
 
 }  // namespace oiv4kv

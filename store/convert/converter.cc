@@ -229,8 +229,12 @@ class Conversion {
 
   Status StageAnnotations() {
     Vocabularies v;
-    OIV4KV_RETURN_IF_ERROR(LoadVocabularies(files_.class_descriptions, files_.boxable_descriptions,
-                                            files_.trainable_list, r_.label_lists, &v));
+    if (Status s = LoadVocabularies(files_.class_descriptions, files_.boxable_descriptions,
+                                    files_.trainable_list, r_.label_lists, &v);
+        !s.ok()) {
+      summary_->skip_cannot_help = true;  // class lists are read whole in either mode
+      return s;
+    }
     // A resumed run writes the vocabularies only when they differ from the
     // ones the store holds (each rewrite would leave another table file).
     const std::pair<VocabKind, const std::vector<VocabEntry>*> vocabs[] = {
@@ -280,11 +284,13 @@ class Conversion {
         OIV4KV_RETURN_IF_ERROR(FingerprintInput(path, &fingerprint));
         std::error_code ec;
         if (meter_) meter_->Start("staging " + name, "rows", fs::file_size(path, ec));
-        OIV4KV_RETURN_IF_ERROR(staging_->StageFile(
+        const Status staged = staging_->StageFile(
             split, file, path, fingerprint.Encode(), all_, boxable_, r_.skip_bad_inputs,
             [&](uint64_t rows, uint64_t bytes, uint64_t) {
               if (meter_) meter_->Update(rows, bytes, name);
-            }));
+            });
+        if (IsFileEndingError(staged)) summary_->skip_cannot_help = true;
+        OIV4KV_RETURN_IF_ERROR(staged);
         if (meter_) meter_->Finish();
       }
     }
@@ -656,17 +662,22 @@ std::string ConvertFailureAdvice(const Status& s, const ConvertSummary& summary)
     return "(everything written before this point is kept; free space on the store's disk and "
            "run the same command again to resume)";
   }
-  if (s.code() == Status::Code::kInvalidArgument || s.code() == Status::Code::kCorruption) {
-    return "(everything written before this point is kept; fix the input, or pass "
-           "--on-error skip, and run the same command again to resume)";
+  if (s.code() != Status::Code::kInvalidArgument && s.code() != Status::Code::kCorruption) {
+    return "(everything written before this point is kept; run the same command again to resume "
+           "once the cause is fixed)";
   }
-  return "(everything written before this point is kept; run the same command again to resume "
-         "once the cause is fixed)";
+  if (summary.skip_cannot_help) {
+    return "(everything written before this point is kept; fix the input and run the same "
+           "command again to resume)";
+  }
+  return "(everything written before this point is kept; fix the input, or pass "
+         "--on-error skip, and run the same command again to resume)";
 }
 
 Status Convert(const ConvertRequest& request, ProgressMeter* meter, ConvertSummary* summary) {
   *summary = ConvertSummary();
   Status s = Conversion(request, meter, summary).Run();
+  if (request.skip_bad_inputs) summary->skip_cannot_help = true;
   if (IsNoSpace(s) && !s.message().starts_with("No space left on device")) {
     return Status::IOError("No space left on device: " + request.store + " (" + s.message() + ")");
   }

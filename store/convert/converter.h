@@ -52,6 +52,9 @@ struct ConvertSummary {
   bool annotations_written = false;  // false when an earlier run had done it
   bool already_complete = false;     // the config was complete: nothing done
   bool refused = false;  // failed before writing anything; the message says what to do
+  // The error is one --on-error skip does not leave out (skip was given, or
+  // a class list or a CSV that cannot be read on stopped the run).
+  bool skip_cannot_help = false;
 };
 
 Status Convert(const ConvertRequest& request, ProgressMeter* meter, ConvertSummary* summary);
