@@ -1,6 +1,10 @@
 #include "store/layout.h"
 
 #include <rocksdb/cache.h>
+#include <rocksdb/env.h>
+
+#include <cstdarg>
+#include <cstdio>
 #include <rocksdb/table.h>
 
 namespace oiv4kv {
@@ -146,8 +150,38 @@ Family ImagesFamily(Config config) {
   return Family::kImagesOriginal;
 }
 
+namespace {
+
+// RocksDB's own LOG file lives on the data disk: on a full disk its writes
+// fail, and Debian's RocksDB (built with assertions) aborts on the second
+// failure. This logger writes no file: fatal errors go to stderr, the rest
+// is dropped (every error also comes back as a status), and a failed write
+// is ignored.
+class StderrErrorLogger : public rocksdb::Logger {
+ public:
+  StderrErrorLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::FATAL_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap);
+  }
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    if (level < rocksdb::InfoLogLevel::FATAL_LEVEL) return;
+    char buf[1024];
+    std::vsnprintf(buf, sizeof(buf), format, ap);
+    std::fprintf(stderr, "\nrocksdb: %s\n", buf);
+  }
+};
+
+}  // namespace
+
+std::shared_ptr<rocksdb::Logger> NoFileInfoLog() {
+  static const auto logger = std::make_shared<StderrErrorLogger>();
+  return logger;
+}
+
 rocksdb::DBOptions WriterDbOptions(const WriterOptions& options) {
   rocksdb::DBOptions db;
+  db.info_log = NoFileInfoLog();
   db.create_if_missing = true;
   db.create_missing_column_families = true;
   db.max_background_jobs = options.background_threads;

@@ -40,6 +40,10 @@ struct LayoutTuning {
   bool image_block_cache = false;
 };
 
+// An info log that writes no file (RocksDB errors to stderr), so that a
+// full disk cannot make logging fail: writers use it.
+std::shared_ptr<rocksdb::Logger> NoFileInfoLog();
+
 // Options for a writer: every family, created if missing.
 rocksdb::DBOptions WriterDbOptions(const WriterOptions& options);
 std::vector<rocksdb::ColumnFamilyDescriptor> WriterFamilies(

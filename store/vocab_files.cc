@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <unordered_map>
@@ -16,6 +17,39 @@ namespace {
 
 Status LineError(const std::string& path, uint64_t line, std::string_view reason) {
   return Status::Corruption(path + ":" + std::to_string(line) + ": " + std::string(reason));
+}
+
+// The offset of the first byte of `text` that is not part of well-formed
+// UTF-8 (no overlongs, surrogates or code points past U+10FFFF), or npos.
+size_t InvalidUtf8At(std::string_view text) {
+  const auto* p = reinterpret_cast<const uint8_t*>(text.data());
+  const size_t n = text.size();
+  for (size_t i = 0; i < n;) {
+    const uint8_t c = p[i];
+    size_t len;
+    uint8_t lo = 0x80, hi = 0xbf;  // the allowed range of the second byte
+    if (c < 0x80) { ++i; continue; }
+    if (c >= 0xc2 && c <= 0xdf) len = 2;
+    else if (c >= 0xe0 && c <= 0xef) { len = 3; if (c == 0xe0) lo = 0xa0; if (c == 0xed) hi = 0x9f; }
+    else if (c >= 0xf0 && c <= 0xf4) { len = 4; if (c == 0xf0) lo = 0x90; if (c == 0xf4) hi = 0x8f; }
+    else return i;
+    if (i + len > n || p[i + 1] < lo || p[i + 1] > hi) return i;
+    for (size_t k = 2; k < len; ++k) {
+      if ((p[i + k] & 0xc0) != 0x80) return i;
+    }
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
+Status CheckUtf8(const std::string& path, uint64_t line, std::string_view what,
+                 std::string_view text) {
+  const size_t at = InvalidUtf8At(text);
+  if (at == std::string_view::npos) return Status::OK();
+  char byte[8];
+  std::snprintf(byte, sizeof(byte), "0x%02x", static_cast<uint8_t>(text[at]));
+  return LineError(path, line, std::string(what) + " is not valid UTF-8 (byte " + byte +
+                                   " at offset " + std::to_string(at) + ")");
 }
 
 // Records `mid` at `line`, or Corruption if it was seen before.
@@ -148,6 +182,8 @@ Status ReadClassDescriptions(const std::string& path, std::vector<VocabEntry>* o
                            std::to_string(fields.size()));
     }
     if (fields[0].empty()) return LineError(path, csv->line(), "empty MID");
+    OIV4KV_RETURN_IF_ERROR(CheckUtf8(path, csv->line(), "MID", fields[0]));
+    OIV4KV_RETURN_IF_ERROR(CheckUtf8(path, csv->line(), "display name", fields[1]));
     OIV4KV_RETURN_IF_ERROR(CheckUnique(path, fields[0], csv->line(), &seen));
     out->push_back(VocabEntry{std::string(fields[0]), std::string(fields[1])});
     if (lines != nullptr) lines->push_back(csv->line());
@@ -172,6 +208,7 @@ Status ReadMidList(const std::string& path, std::vector<std::string>* out,
     const size_t first = mid.find_first_not_of(kWhitespace);
     if (first == std::string_view::npos) continue;  // blank line
     mid = mid.substr(first, mid.find_last_not_of(kWhitespace) - first + 1);
+    OIV4KV_RETURN_IF_ERROR(CheckUtf8(path, line, "MID", mid));
     OIV4KV_RETURN_IF_ERROR(CheckUnique(path, mid, line, &seen));
     out->emplace_back(mid);
     if (lines != nullptr) lines->push_back(line);

@@ -23,7 +23,8 @@ inline constexpr std::string_view kTfdsBoxableList = "open_images_classes_boxabl
 
 // Reads a class-descriptions CSV: records MID,DisplayName, no header, CSV
 // quoting, blank lines skipped. Corruption "path:line: ..." for a record
-// without exactly two fields, an empty MID or a MID seen before. If `lines`
+// without exactly two fields, an empty MID, a MID seen before, or a MID or
+// display name that is not valid UTF-8 (the byte and its offset named). If `lines`
 // is not null it receives the line of each entry.
 Status ReadClassDescriptions(const std::string& path, std::vector<VocabEntry>* out,
                              std::vector<uint64_t>* lines = nullptr);

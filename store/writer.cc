@@ -210,6 +210,19 @@ Status Writer::PutVocabulary(VocabKind kind, const std::vector<VocabEntry>& entr
                                          std::string(VocabKindName(kind))));
 }
 
+Status Writer::SetLabelOrder(LabelOrder label_order) {
+  OIV4KV_RETURN_IF_ERROR(rep_->Check());
+  if (rep_->manifest.annotations_complete) {
+    if (rep_->manifest.label_order == label_order) return Status::OK();
+    return Status::InvalidArgument(rep_->path + ": the store's labels are numbered by " +
+                                   std::string(LabelOrderName(rep_->manifest.label_order)) +
+                                   " order");
+  }
+  rep_->manifest.label_order = label_order;
+  rocksdb::WriteBatch wb;
+  return rep_->WriteManifest(&wb);
+}
+
 Status Writer::BeginConfig(Config config) {
   OIV4KV_RETURN_IF_ERROR(rep_->Check());
   ConfigManifest* c = rep_->manifest.FindConfig(config);
@@ -295,6 +308,26 @@ Status Writer::ClearProgress(std::string_view prefix) {
   rocksdb::Status s = rep_->db.db->DeleteRange(rocksdb::WriteOptions(),
                                                rep_->db.family(Family::kMeta), begin, end);
   return rep_->Remember(FromRocks(s, rep_->path + ": clearing progress"));
+}
+
+Status Writer::DiscardUnfinished(Config config) {
+  OIV4KV_RETURN_IF_ERROR(rep_->Check());
+  const ConfigManifest* c = rep_->manifest.FindConfig(config);
+  if (c != nullptr && c->complete) {
+    return Status::InvalidArgument(rep_->path + ": config " + std::string(ConfigName(config)) +
+                                   " is complete");
+  }
+  // Every key of a data family is shorter than this bound.
+  const std::string begin, end(64, '\xff');
+  std::vector<Family> families = {ImagesFamily(config)};
+  if (!rep_->manifest.annotations_complete) families.push_back(Family::kAnnotations);
+  for (Family f : families) {
+    rocksdb::Status s = rep_->db.db->DeleteRange(rocksdb::WriteOptions(), rep_->db.family(f),
+                                                 begin, end);
+    OIV4KV_RETURN_IF_ERROR(rep_->Remember(FromRocks(s, rep_->path + ": discarding " +
+                                                           std::string(FamilyName(f)))));
+  }
+  return Status::OK();
 }
 
 Status Writer::CommitAnnotations(LabelOrder label_order, std::span<const Split> splits) {

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <rocksdb/db.h>
+#include <rocksdb/metadata.h>
 #include <turbojpeg.h>
 #include <unistd.h>
 
@@ -19,6 +21,7 @@
 #include "oiv4kv/store.h"
 #include "store/image/transcode.h"
 #include "store/keys.h"
+#include "store/layout.h"
 #include "store/synth/synth_download.h"
 #include "tests/testutil.h"
 
@@ -565,6 +568,340 @@ TEST(ConvertInputs, MissingFilesAreNamed) {
   EXPECT_TRUE(s.IsInvalidArgument());
   EXPECT_NE(std::string::npos, s.message().find("class-descriptions.csv")) << s.message();
   EXPECT_NE(std::string::npos, s.message().find("train_0.tar.gz")) << s.message();
+}
+
+
+// Issue 12 #1: a resume reads the archives it started from, or is refused.
+TEST_F(ConvertTest, ResumingWithAnotherDownloadIsRefusedNamingTheArchive) {
+  SynthOptions other = SmallDownload(60, true);
+  other.seed = 18;
+  SynthRecord other_record;
+  ASSERT_OK(WriteSynthDownload(dir_.Sub("other"), other, &other_record));
+  ConvertRequest r = Request(source(), dir_.Sub("store"), Config::kOriginal);
+  r.skip_bad_inputs = false;
+  ConvertSummary summary;
+  const Status stopped = Convert(r, nullptr, &summary);
+  ASSERT_FALSE(stopped.ok());
+  ASSERT_NE(std::string::npos, stopped.message().find(".tar.gz:")) << stopped.message();
+
+  ConvertRequest mixed = Request(dir_.Sub("other"), dir_.Sub("store"), Config::kOriginal);
+  const Status s = Convert(mixed, nullptr, &summary);
+  ASSERT_TRUE(s.IsInvalidArgument()) << s.ToString();
+  EXPECT_TRUE(summary.refused);
+  EXPECT_NE(std::string::npos, s.message().find("input changed since this conversion started: " +
+                                                dir_.Sub("other") + "/train_")) << s.message();
+  EXPECT_NE(std::string::npos, s.message().find("--restart")) << s.message();
+  EXPECT_EQ("", ConvertFailureAdvice(s, summary));
+
+  // Nothing of the other download went in: resuming with the first one gives
+  // the clean store.
+  ASSERT_OK(Convert(Request(source(), dir_.Sub("store"), Config::kOriginal), nullptr, &summary));
+  TempDir clean;
+  ASSERT_OK(Convert(Request(source(), clean.Sub("store"), Config::kOriginal), nullptr, &summary));
+  EXPECT_EQ(StoreDigest(clean.Sub("store")), StoreDigest(dir_.Sub("store")));
+}
+
+// Issue 12 #1 and #8: --restart forgets an unfinished conversion, whatever it
+// was read from.
+TEST_F(ConvertTest, RestartDiscardsAnUnfinishedConversion) {
+  SynthOptions other = SmallDownload(60, true);
+  other.seed = 18;
+  SynthRecord other_record;
+  ASSERT_OK(WriteSynthDownload(dir_.Sub("other"), other, &other_record));
+  ConvertRequest r = Request(source(), dir_.Sub("store"), Config::kOriginal);
+  r.skip_bad_inputs = false;
+  ConvertSummary summary;
+  ASSERT_FALSE(Convert(r, nullptr, &summary).ok());
+  ConvertRequest restart = Request(dir_.Sub("other"), dir_.Sub("store"), Config::kOriginal);
+  restart.restart = true;
+  ASSERT_OK(Convert(restart, nullptr, &summary));
+  TempDir clean;
+  ASSERT_OK(Convert(Request(dir_.Sub("other"), clean.Sub("store"), Config::kOriginal), nullptr,
+                    &summary));
+  EXPECT_EQ(StoreDigest(clean.Sub("store")), StoreDigest(dir_.Sub("store")));
+  // A complete config is not discarded.
+  const Status s = Convert(restart, nullptr, &summary);
+  EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+  EXPECT_NE(std::string::npos, s.message().find("is complete")) << s.message();
+  EXPECT_EQ(StoreDigest(clean.Sub("store")), StoreDigest(dir_.Sub("store")));
+}
+
+// Issue 12 #8: a later config from another download fails before any image
+// is transcoded, and the right download (with --restart) then finishes.
+TEST_F(ConvertTest, LaterConfigFromAnotherDownloadFailsFast) {
+  SynthOptions other = SmallDownload(60, true);
+  other.seed = 18;
+  SynthRecord other_record;
+  ASSERT_OK(WriteSynthDownload(dir_.Sub("other"), other, &other_record));
+  ConvertSummary summary;
+  ASSERT_OK(Convert(Request(source(), dir_.Sub("store"), Config::kOriginal), nullptr, &summary));
+  const Status s =
+      Convert(Request(dir_.Sub("other"), dir_.Sub("store"), Config::k200k), nullptr, &summary);
+  ASSERT_TRUE(s.IsInvalidArgument()) << s.ToString();
+  EXPECT_TRUE(summary.refused);
+  EXPECT_NE(std::string::npos, s.message().find(dir_.Sub("other") + "/train_")) << s.message();
+  EXPECT_NE(std::string::npos, s.message().find("is not the archive this store's examples were "
+                                                "converted from")) << s.message();
+  {
+    // No archive of 200k was started.
+    std::unique_ptr<Writer> writer;
+    ASSERT_OK(Writer::Open(dir_.Sub("store"), WriterOptions(), &writer));
+    size_t started = 0;
+    ASSERT_OK(writer->ScanProgress("archive/200k/", [&](std::string_view, std::string_view) {
+      ++started;
+      return true;
+    }));
+    EXPECT_EQ(0u, started);
+  }
+  ConvertRequest right = Request(source(), dir_.Sub("store"), Config::k200k);
+  right.restart = true;
+  ASSERT_OK(Convert(right, nullptr, &summary));
+  TempDir clean;
+  ASSERT_OK(Convert(Request(source(), clean.Sub("store"), Config::kOriginal), nullptr, &summary));
+  ASSERT_OK(Convert(Request(source(), clean.Sub("store"), Config::k200k), nullptr, &summary));
+  EXPECT_EQ(StoreDigest(clean.Sub("store")), StoreDigest(dir_.Sub("store")));
+}
+
+// Issue 12 #2: a CSV fixed after a run stopped on it is staged again whole.
+TEST_F(ConvertTest, FixingACsvAndRerunningStagesItAgainWhole) {
+  const std::string csv = source() + "/train-annotations-bbox.csv";
+  std::vector<std::string> lines;
+  {
+    std::ifstream in(csv);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+  }
+  ASSERT_GT(lines.size(), 12u);
+  // Line 3 is an extra copy of line 2's box; line 10 has an extra column.
+  std::vector<std::string> edited = lines;
+  edited.insert(edited.begin() + 2, lines[1]);
+  edited[9] += ",1";
+  std::string text;
+  for (const std::string& l : edited) text += l + "\n";
+  WriteFile(csv, text);
+  ConvertRequest r = Request(source(), dir_.Sub("store"), Config::kOriginal);
+  r.skip_bad_inputs = false;
+  ConvertSummary summary;
+  const Status s = Convert(r, nullptr, &summary);
+  ASSERT_FALSE(s.ok());
+  ASSERT_NE(std::string::npos, s.message().find(csv + ":10")) << s.message();
+  // The user puts the download's own file back (line 3 gone, line 10 fixed).
+  text.clear();
+  for (const std::string& l : lines) text += l + "\n";
+  WriteFile(csv, text);
+  ASSERT_OK(Convert(Request(source(), dir_.Sub("store"), Config::kOriginal), nullptr, &summary));
+
+  std::unique_ptr<Store> store;
+  ASSERT_OK(Store::Open(dir_.Sub("store"), StoreOptions(), &store));
+  size_t checked = 0, line2_image = 0;
+  const uint64_t line2_id = std::stoull(lines[1].substr(0, 16), nullptr, 16);
+  for (const SynthImage& img : record_.images) {
+    ExampleView view;
+    if (img.split != Split::kTrain || !store->Get(img.split, img.image_id, &view).ok()) continue;
+    const ExampleData& expected = record_.expected_tfds.at({img.split, img.image_id});
+    EXPECT_EQ(expected.bobjects.label.size(), view.bobjects().size()) << img.member;
+    testing::ExpectSameExample(expected, view);
+    ++checked;
+    line2_image += img.image_id == line2_id;
+  }
+  EXPECT_GT(checked, 20u);
+  EXPECT_EQ(1u, line2_image) << "line 2's image should be stored, else the duplicate is moot";
+}
+
+// Issue 12 #3: a quote that runs to the end of the file loses the rest of
+// it: the run stops in both modes, naming the lines lost.
+TEST_F(ConvertTest, UnterminatedQuoteStopsTheRunNamingTheLinesLost) {
+  const std::string csv = source() + "/train-annotations-bbox.csv";
+  std::vector<std::string> lines;
+  {
+    std::ifstream in(csv);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+  }
+  ASSERT_GT(lines.size(), 12u);
+  lines[5] = "\"" + lines[5];  // line 6
+  std::string text;
+  for (const std::string& l : lines) text += l + "\n";
+  WriteFile(csv, text);
+  for (bool skip : {true, false}) {
+    ConvertRequest r = Request(source(), dir_.Sub(skip ? "skip" : "fail"), Config::kOriginal);
+    r.skip_bad_inputs = skip;
+    ConvertSummary summary;
+    const Status s = Convert(r, nullptr, &summary);
+    ASSERT_FALSE(s.ok()) << "skip " << skip;
+    EXPECT_NE(std::string::npos, s.message().find(csv + ":6: ")) << s.message();
+    const std::string span = "lines 6-" + std::to_string(lines.size()) + ", " +
+                             std::to_string(lines.size() - 5) + " lines";
+    EXPECT_NE(std::string::npos, s.message().find(span)) << "skip " << skip << ": " << s.message();
+    // Skipping cannot help: the advice does not suggest it.
+    const std::string advice = ConvertFailureAdvice(s, summary);
+    EXPECT_NE(std::string::npos, advice.find("fix the input")) << advice;
+    EXPECT_EQ(std::string::npos, advice.find("--on-error skip")) << "skip " << skip << ": " << advice;
+  }
+}
+
+// Issue 12 #6: display names and MIDs must be UTF-8, in either mode.
+TEST_F(ConvertTest, NonUtf8DisplayNameIsAnErrorOfItsLine) {
+  const std::string csv = source() + "/class-descriptions.csv";
+  size_t lines = 0;
+  {
+    std::ifstream in(csv);
+    for (std::string line; std::getline(in, line);) ++lines;
+  }
+  AppendLine(csv, "/m/0zzzzz,Bad \xff\xfe name");
+  for (bool skip : {true, false}) {
+    ConvertRequest r = Request(source(), dir_.Sub(skip ? "skip" : "fail"), Config::kOriginal);
+    r.skip_bad_inputs = skip;
+    ConvertSummary summary;
+    const Status s = Convert(r, nullptr, &summary);
+    ASSERT_FALSE(s.ok()) << "skip " << skip;
+    EXPECT_NE(std::string::npos,
+              s.message().find(csv + ":" + std::to_string(lines + 1) +
+                               ": display name is not valid UTF-8 (byte 0xff at offset 4)"))
+        << s.message();
+    const std::string advice = ConvertFailureAdvice(s, summary);
+    EXPECT_NE(std::string::npos, advice.find("fix the input")) << advice;
+    EXPECT_EQ(std::string::npos, advice.find("--on-error skip")) << "skip " << skip << ": " << advice;
+  }
+}
+
+// Issue 12 #10: one rule for a truncated archive, however early it ends:
+// skip mode leaves it out with a report, fail mode stops naming it.
+TEST(ConvertTruncatedArchives, EarlyAndMidwayTruncationFollowOneRule) {
+  TempDir dir;
+  SynthRecord record;
+  ASSERT_OK(WriteSynthDownload(dir.Sub("download"), SmallDownload(60, false), &record));
+  const std::string early = dir.Sub("download") + "/validation.tar.gz";
+  const std::string midway = dir.Sub("download") + "/test.tar.gz";
+  std::filesystem::resize_file(early, 20);
+  std::filesystem::resize_file(midway, std::filesystem::file_size(midway) / 2);
+  ConvertSummary summary;
+  ConvertRequest r = Request(dir.Sub("download"), dir.Sub("store"), Config::kOriginal);
+  r.label_lists.clear();
+  ASSERT_OK(Convert(r, nullptr, &summary));
+  size_t reported = 0;
+  for (const Problem& p : summary.report.problems) {
+    if ((p.where == "validation.tar.gz" || p.where == "test.tar.gz") &&
+        p.reason.starts_with("archive unreadable after ")) {
+      ++reported;
+    }
+  }
+  EXPECT_EQ(2u, reported);
+  r.store = dir.Sub("fail");
+  r.skip_bad_inputs = false;
+  const Status s = Convert(r, nullptr, &summary);
+  EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+  EXPECT_TRUE(s.message().starts_with("validation.tar.gz: archive unreadable after 0 members"))
+      << s.message();
+}
+
+// The table files of the store's vocab family: how many, and their bytes.
+std::pair<size_t, uint64_t> VocabTables(const std::string& path) {
+  std::vector<std::string> names;
+  EXPECT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (const std::string& n : names) families.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  EXPECT_TRUE(rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), path, families, &handles, &db).ok());
+  std::pair<size_t, uint64_t> out{0, 0};
+  if (db == nullptr) return out;
+  size_t found = 0;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == "vocab") {
+      rocksdb::ColumnFamilyMetaData meta;
+      db->GetColumnFamilyMetaData(handles[i], &meta);
+      out = {meta.file_count, meta.size};
+      ++found;
+    }
+    db->DestroyColumnFamilyHandle(handles[i]).PermitUncheckedError();
+  }
+  EXPECT_EQ(1u, found);
+  delete db;
+  return out;
+}
+
+// Issue 12 #10: a resumed run does not write the vocabularies again when the
+// store holds the same ones, and `info` on an unfinished store shows the
+// label order the run numbers labels by.
+TEST_F(ConvertTest, ResumesKeepTheVocabulariesAndInfoShowsTheLabelOrder) {
+  ConvertRequest r = Request(source(), dir_.Sub("store"), Config::kOriginal);
+  r.skip_bad_inputs = false;
+  ConvertSummary summary;
+  // The first run's writes are in the write-ahead log until the next open.
+  ASSERT_FALSE(Convert(r, nullptr, &summary).ok());
+  ASSERT_FALSE(Convert(r, nullptr, &summary).ok());
+  const auto first = VocabTables(dir_.Sub("store"));
+  EXPECT_GT(first.first, 0u);
+  // (RocksDB merges table files four at a time: look after each resume.)
+  for (int resume = 0; resume < 3; ++resume) {
+    ASSERT_FALSE(Convert(r, nullptr, &summary).ok());
+    const auto later = VocabTables(dir_.Sub("store"));
+    EXPECT_EQ(first.first, later.first) << "resume " << resume;
+    EXPECT_EQ(first.second, later.second) << "resume " << resume;
+  }
+
+  const testing::CommandResult info = testing::Oiv4kv("info " + dir_.Sub("store"), true);
+  EXPECT_EQ(1, info.exit_code) << info.out;  // info's status for an unfinished store
+  EXPECT_NE(std::string::npos, info.out.find("complete       NO")) << info.out;
+  EXPECT_NE(std::string::npos, info.out.find("label order    tfds")) << info.out;
+}
+
+// Issue 12 #4: a full disk is named as such, with advice that fits it.
+TEST(ConvertDiskFull, NoSpaceIsClassifiedAndAdvisedAsSuch) {
+  const Status s = FromRocks(rocksdb::Status::NoSpace(), "/data/store/000012.log");
+  EXPECT_TRUE(IsNoSpace(s)) << s.ToString();
+  const Status enospc = FromRocks(
+      rocksdb::Status::IOError("While appending to file: /data/store/000012.log",
+                               "No space left on device"),
+      "/data/store");
+  EXPECT_TRUE(IsNoSpace(enospc)) << enospc.ToString();
+  EXPECT_FALSE(IsNoSpace(Status::IOError("/data/store: Input/output error")));
+  EXPECT_FALSE(IsNoSpace(Status::InvalidArgument("x.csv:3: No space left on device")));
+  ConvertSummary summary;
+  const std::string advice = ConvertFailureAdvice(enospc, summary);
+  EXPECT_NE(std::string::npos, advice.find("free space")) << advice;
+  EXPECT_EQ(std::string::npos, advice.find("--on-error skip")) << advice;
+  const std::string input = ConvertFailureAdvice(Status::InvalidArgument("x.csv:3: bad"), summary);
+  EXPECT_NE(std::string::npos, input.find("--on-error skip")) << input;
+}
+
+TEST(ConvertDiskFull, TooLittleFreeSpaceStopsBeforeWriting) {
+  TempDir dir;
+  SynthRecord record;
+  ASSERT_OK(WriteSynthDownload(dir.Sub("download"), SmallDownload(20, false), &record));
+  ConvertRequest r = Request(dir.Sub("download"), dir.Sub("store"), Config::kOriginal);
+  r.min_free_bytes = uint64_t{1} << 62;
+  ConvertSummary summary;
+  const Status s = Convert(r, nullptr, &summary);
+  ASSERT_TRUE(IsNoSpace(s)) << s.ToString();
+  EXPECT_TRUE(s.message().starts_with("No space left on device: " + dir.Sub("store")))
+      << s.message();
+  EXPECT_FALSE(std::filesystem::exists(dir.Sub("store")));
+}
+
+// A real full disk: a 14 MiB tmpfs, which the old converter filled with
+// RocksDB's info LOG and then aborted on (exit 134). Skipped where a tmpfs
+// cannot be mounted (not root).
+TEST(ConvertDiskFull, FullTmpfsEndsWithNoSpaceNotAnAbort) {
+  TempDir dir;
+  const std::string mnt = dir.Sub("small");
+  std::filesystem::create_directories(mnt);
+  if (testing::RunCommand("mount -t tmpfs -o size=14m tmpfs " + mnt + " 2>/dev/null", false)
+          .exit_code != 0) {
+    GTEST_SKIP() << "cannot mount a tmpfs here";
+  }
+  SynthOptions o = SmallDownload(400, false);
+  o.max_side = 256;
+  SynthRecord record;
+  ASSERT_OK(WriteSynthDownload(dir.Sub("download"), o, &record));
+  const testing::CommandResult c = testing::Oiv4kv(
+      "convert --source " + dir.Sub("download") + " --store " + mnt + "/store" +
+          " --config original --threads 2 --chunk-images 4 --min-free-mib 0",
+      true);
+  testing::RunCommand("umount " + mnt, false);
+  EXPECT_EQ(1, c.exit_code) << c.out;
+  EXPECT_NE(std::string::npos, c.out.find("No space left on device: " + mnt + "/store")) << c.out;
+  EXPECT_NE(std::string::npos, c.out.find("free space")) << c.out;
+  EXPECT_EQ(std::string::npos, c.out.find("--on-error skip")) << c.out;
 }
 
 }  // namespace

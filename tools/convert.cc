@@ -73,6 +73,14 @@ void AddConvertCommand(CLI::App* app, int* exit_code) {
   cmd->add_option("--max-pixels", r->max_pixels,
                   "Reject images whose header claims more pixels")
       ->capture_default_str();
+  auto min_free_mib = std::make_shared<uint64_t>(r->min_free_bytes >> 20);
+  cmd->add_option("--min-free-mib", *min_free_mib,
+                  "Stop with \"No space left on device\" when the store's disk has less free "
+                  "space than this (checked before every batch)")
+      ->capture_default_str();
+  cmd->add_flag("--restart", r->restart,
+                "Discard an unfinished conversion of this config (its progress and images) and "
+                "start it over; a complete config is refused");
   cmd->add_option("--chunk-images", r->chunk_images,
                   "Images read ahead and committed together (memory vs. overlap)")
       ->capture_default_str();
@@ -86,6 +94,7 @@ void AddConvertCommand(CLI::App* app, int* exit_code) {
   cmd->callback([=] {
     r->config = *ParseConfig(*config);
     r->skip_bad_inputs = *on_error == "skip";
+    r->min_free_bytes = *min_free_mib << 20;
     if (Status s = ParseSplits(*splits, &r->splits); !s.ok()) {
       std::cerr << "oiv4-kv convert: " << s.message() << "\n";
       *exit_code = 2;
@@ -94,9 +103,9 @@ void AddConvertCommand(CLI::App* app, int* exit_code) {
     ProgressMeter meter(stderr, isatty(STDERR_FILENO) != 0);
     ConvertSummary summary;
     if (Status s = Convert(*r, &meter, &summary); !s.ok()) {
-      std::cerr << "\noiv4-kv convert: " << s.ToString()
-                << "\n(everything written before this point is kept; fix the input, or pass "
-                   "--on-error skip, and run the same command again to resume)\n";
+      const std::string advice = ConvertFailureAdvice(s, summary);
+      std::cerr << "\noiv4-kv convert: " << s.ToString() << "\n"
+                << (advice.empty() ? "" : advice + "\n");
       *exit_code = 1;
       return;
     }

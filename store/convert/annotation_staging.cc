@@ -3,6 +3,8 @@
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "store/annotation_csv.h"
@@ -40,6 +42,15 @@ std::string DoneKey(Split split, RowFile file) {
          std::to_string(static_cast<int>(file));
 }
 
+// The fingerprint of the file whose rows are staged (see StageFile), written
+// before its first row.
+std::string FileKey(Split split, RowFile file) {
+  std::string key = std::string("\xf3", 1);
+  key += static_cast<char>(split);
+  key += static_cast<char>(file);
+  return key;
+}
+
 std::string ProblemKey(Split split, RowFile file, uint64_t line) {
   std::string key = std::string("\xf1", 1);
   key += static_cast<char>(split);
@@ -71,6 +82,28 @@ std::string BoxValue(const BoxRow& r) {
   return v;
 }
 
+constexpr std::string_view kFileEndingNote =
+    " cannot be read, and --on-error skip leaves out bad rows, not the rest of a file";
+
+// The error of a CSV that cannot be read past `line`: names the lines lost.
+Status FileEndingError(const std::string& csv, uint64_t line, const Status& cause) {
+  uint64_t last = line;
+  if (std::FILE* f = std::fopen(csv.c_str(), "rb")) {
+    uint64_t lines = 0;
+    int c = EOF, previous = '\n';
+    while ((c = std::fgetc(f)) != EOF) {
+      lines += c == '\n';
+      previous = c;
+    }
+    std::fclose(f);
+    last = std::max<uint64_t>(line, lines + (previous == '\n' ? 0 : 1));
+  }
+  return Status::Corruption(
+      cause.message() + "; the rest of the file (lines " + std::to_string(line) + "-" +
+      std::to_string(last) + ", " + std::to_string(last - line + 1) + " lines)" +
+      std::string(kFileEndingNote) + ": fix the file and run again");
+}
+
 // Streams one CSV of either kind through `next`, staging each row.
 template <typename Reader, typename Row>
 Status StageRows(rocksdb::DB* db, Reader* reader, Split split, RowFile file,
@@ -93,12 +126,21 @@ Status StageRows(rocksdb::DB* db, Reader* reader, Split split, RowFile file,
     if (!s.ok()) {
       if (!skip_bad_rows) {
         OIV4KV_RETURN_IF_ERROR(flush());
+        // Whether the error ends the file (see below) shows in the next read.
+        const uint64_t at = reader->bytes_read();
+        Row next;
+        bool next_eof = false;
+        if (!reader->Next(&next, &next_eof).ok() && reader->bytes_read() == at) {
+          return FileEndingError(csv, reader->line(), s);
+        }
         return s;
       }
+      // An error that does not move the reader on (unterminated quote, an
+      // over-long record, I/O) ends the file: what follows it cannot be read.
+      // Skipping it would silently drop the rest of the file, so it stops
+      // the run in both modes, saying which lines are lost.
+      if (reader->bytes_read() == error_at) return FileEndingError(csv, reader->line(), s);
       batch.Put(ProblemKey(split, file, reader->line()), s.message()).PermitUncheckedError();
-      // An error that does not move the reader on (unterminated quote, I/O)
-      // ends the file: what follows it cannot be read.
-      if (reader->bytes_read() == error_at) break;
       error_at = reader->bytes_read();
       continue;
     }
@@ -113,6 +155,11 @@ Status StageRows(rocksdb::DB* db, Reader* reader, Split split, RowFile file,
 }
 
 }  // namespace
+
+bool IsFileEndingError(const Status& s) {
+  return s.code() == Status::Code::kCorruption &&
+         s.message().find(kFileEndingNote) != std::string::npos;
+}
 
 Status AnnotationStaging::UseVocabulary(uint64_t signature) {
   const std::string key("\xf2vocabulary", 11);
@@ -139,6 +186,7 @@ Status AnnotationStaging::Open(const std::string& path,
                                std::unique_ptr<AnnotationStaging>* out) {
   rocksdb::Options options;
   options.create_if_missing = true;
+  options.info_log = NoFileInfoLog();
   options.compression = rocksdb::kLZ4Compression;
   options.write_buffer_size = 64 << 20;
   options.max_open_files = 256;
@@ -149,13 +197,23 @@ Status AnnotationStaging::Open(const std::string& path,
 }
 
 Status AnnotationStaging::StageFile(
-    Split split, RowFile file, const std::string& csv, const Vocabulary& all,
-    const Vocabulary& boxable, bool skip_bad_rows,
+    Split split, RowFile file, const std::string& csv, const std::string& fingerprint,
+    const Vocabulary& all, const Vocabulary& boxable, bool skip_bad_rows,
     const std::function<void(uint64_t, uint64_t, uint64_t)>& on_rows) {
+  std::string staged_from;
+  rocksdb::Status started = db_->Get(rocksdb::ReadOptions(), FileKey(split, file), &staged_from);
+  if (!started.ok() && !started.IsNotFound()) return FromRocks(started, csv);
   std::string ignored;
   rocksdb::Status done = db_->Get(rocksdb::ReadOptions(), DoneKey(split, file), &ignored);
-  if (done.ok()) return Status::OK();
-  if (!done.IsNotFound()) return FromRocks(done, csv);
+  if (!done.ok() && !done.IsNotFound()) return FromRocks(done, csv);
+  if (done.ok() && started.ok() && staged_from == fingerprint) return Status::OK();
+  if (started.ok() || done.ok()) {
+    // Staged in part, or from a file that has changed since: its rows are
+    // keyed by line, so they are all dropped before the file is staged again.
+    OIV4KV_RETURN_IF_ERROR(DropFile(split, file, csv));
+  }
+  OIV4KV_RETURN_IF_ERROR(
+      FromRocks(db_->Put(rocksdb::WriteOptions(), FileKey(split, file), fingerprint), csv));
   if (file == RowFile::kBoxes) {
     std::unique_ptr<BoxCsv> reader;
     OIV4KV_RETURN_IF_ERROR(BoxCsv::Open(csv, &boxable, &reader));
@@ -166,6 +224,34 @@ Status AnnotationStaging::StageFile(
   OIV4KV_RETURN_IF_ERROR(LabelCsv::Open(csv, &all, &reader));
   return StageRows<LabelCsv, LabelRow>(db_.get(), reader.get(), split, file, csv,
                                        skip_bad_rows, &LabelValue, on_rows);
+}
+
+Status AnnotationStaging::DropFile(Split split, RowFile file, const std::string& csv) {
+  rocksdb::WriteBatch batch;
+  const char lower = static_cast<char>(split);
+  const char upper = static_cast<char>(static_cast<uint8_t>(split) + 1);
+  rocksdb::Slice upper_bound(&upper, 1);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper_bound;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
+  for (it->Seek(rocksdb::Slice(&lower, 1)); it->Valid(); it->Next()) {
+    const rocksdb::Slice k = it->key();
+    if (k.size() == kRowKeySize && static_cast<RowFile>(k[9]) == file) {
+      batch.Delete(k).PermitUncheckedError();
+      if (batch.Count() >= kRowsPerBatch) {
+        OIV4KV_RETURN_IF_ERROR(FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), csv));
+        batch.Clear();
+      }
+    }
+  }
+  OIV4KV_RETURN_IF_ERROR(FromRocks(it->status(), csv));
+  std::string problems = std::string("\xf1", 1) + static_cast<char>(split) + static_cast<char>(file);
+  std::string problems_end = problems;
+  problems_end.back() = static_cast<char>(static_cast<uint8_t>(file) + 1);
+  batch.DeleteRange(db_->DefaultColumnFamily(), problems, problems_end).PermitUncheckedError();
+  batch.Delete(DoneKey(split, file)).PermitUncheckedError();
+  batch.Delete(FileKey(split, file)).PermitUncheckedError();
+  return FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), csv);
 }
 
 Status AnnotationStaging::Assemble(Split split, const std::vector<uint64_t>& image_ids,

@@ -39,11 +39,15 @@ class AnnotationStaging {
   Status UseVocabulary(uint64_t signature);
 
   // Stages every row of `csv` (a file of kind `file` of `split`) unless it was
-  // staged completely before. `vocab` numbers labels. A malformed row is
+  // staged completely before from a file of the same `fingerprint`; rows
+  // staged in part, or from a file that has changed, are dropped first (they
+  // are keyed by line). `vocab` numbers labels. A malformed row is
   // returned as an error when `skip_bad_rows` is false; else it is recorded
-  // as a Problem and left out. `on_rows(n)` reports progress.
+  // as a Problem and left out. An error after which the file cannot be read
+  // on (unterminated quote, over-long record) is returned in both modes,
+  // naming the lines lost (IsFileEndingError). `on_rows(n)` reports progress.
   Status StageFile(Split split, RowFile file, const std::string& csv,
-                   const Vocabulary& all, const Vocabulary& boxable, bool skip_bad_rows,
+                   const std::string& fingerprint, const Vocabulary& all, const Vocabulary& boxable, bool skip_bad_rows,
                    const std::function<void(uint64_t rows, uint64_t bytes, uint64_t total)>& on_rows);
 
   // Calls `fn(example)` for each image of `split` in `image_ids` (ascending)
@@ -61,7 +65,13 @@ class AnnotationStaging {
 
  private:
   explicit AnnotationStaging(std::unique_ptr<rocksdb::DB> db);
+  // Deletes the rows, problems and marks staged from one file.
+  Status DropFile(Split split, RowFile file, const std::string& csv);
   std::unique_ptr<rocksdb::DB> db_;
 };
+
+// Whether `s` is StageFile's error for a CSV that cannot be read past a
+// line (skipping bad rows cannot help with it).
+bool IsFileEndingError(const Status& s);
 
 }  // namespace oiv4kv

@@ -1,5 +1,7 @@
 #include "store/convert/converter.h"
 
+#include <sys/statvfs.h>
+
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
@@ -11,10 +13,12 @@
 #include "oiv4kv/writer.h"
 #include "store/convert/annotation_staging.h"
 #include "store/convert/archive_reader.h"
+#include "store/convert/input_fingerprint.h"
 #include "store/convert/source_files.h"
 #include "store/image/image_probe.h"
 #include "store/image/transcode.h"
 #include "store/keys.h"
+#include "store/records.h"
 #include "store/vocab_files.h"
 
 namespace oiv4kv {
@@ -37,6 +41,21 @@ std::string PresentKey(Config c, Split split, uint64_t id) {
 std::string ProblemPrefix(Config c) { return "problem/" + std::string(ConfigName(c)) + "/"; }
 constexpr std::string_view kAnnotationProblemPrefix = "annotations/problem/";
 constexpr std::string_view kOrphanRowsKey = "annotations/orphan_rows";
+// The fingerprint of each archive the store's images were read from (kept
+// after the configs are complete: a later config must read the same ones).
+constexpr std::string_view kInputPrefix = "input/";
+// The size and hash of each vocabulary last written, to write them only
+// when they change.
+constexpr std::string_view kVocabulariesKey = "vocabularies";
+
+std::string Fnv64Hex(std::string_view bytes) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (char c : bytes) h = (h ^ static_cast<uint8_t>(c)) * 0x100000001b3ULL;
+  char hex[17];
+  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(h));
+  return hex;
+}
+
 
 std::string Stem(const std::string& archive_path) {
   std::string name = fs::path(archive_path).filename().string();
@@ -86,9 +105,12 @@ class Conversion {
         threads_(r.threads > 0 ? r.threads : std::max(1u, std::thread::hardware_concurrency())) {}
 
   Status Run() {
+    OIV4KV_RETURN_IF_ERROR(CheckFreeSpace(r_.store, r_.min_free_bytes));
     OIV4KV_RETURN_IF_ERROR(Writer::Open(r_.store, WriterOptions(), &writer_));
     const Manifest& m = writer_->manifest();
     const bool annotations_done = m.annotations_complete;
+    const std::string staging_path = (fs::path(r_.store) / "convert-staging").string();
+    if (r_.restart) OIV4KV_RETURN_IF_ERROR(Restart(m, staging_path));
     OIV4KV_RETURN_IF_ERROR(CheckAgainstStore(m));
     if (const ConfigManifest* c = m.FindConfig(r_.config); c != nullptr && c->complete) {
       summary_->already_complete = true;
@@ -96,7 +118,7 @@ class Conversion {
       return Status::OK();
     }
     OIV4KV_RETURN_IF_ERROR(FindSourceFiles(r_.source, splits_, &files_));
-    const std::string staging_path = (fs::path(r_.store) / "convert-staging").string();
+    OIV4KV_RETURN_IF_ERROR(CheckArchives(annotations_done));
     if (!annotations_done) {
       OIV4KV_RETURN_IF_ERROR(AnnotationStaging::Open(staging_path, &staging_));
       OIV4KV_RETURN_IF_ERROR(StageAnnotations());
@@ -119,6 +141,67 @@ class Conversion {
   }
 
  private:
+  // --restart: forgets this config's unfinished conversion.
+  Status Restart(const Manifest& m, const std::string& staging_path) {
+    if (const ConfigManifest* c = m.FindConfig(r_.config); c != nullptr && c->complete) {
+      summary_->refused = true;
+      return Status::InvalidArgument(
+          r_.store + ": config " + std::string(ConfigName(r_.config)) +
+          " is complete; --restart discards only an unfinished conversion (convert into a new "
+          "store to convert it again)");
+    }
+    const std::string config(ConfigName(r_.config));
+    std::vector<std::string> prefixes = {PresentPrefix(r_.config), ProblemPrefix(r_.config),
+                                         "archive/" + config + "/"};
+    if (!m.annotations_complete) {
+      // Nothing of the download is committed yet: forget all of it.
+      prefixes.push_back(std::string(kInputPrefix));
+      prefixes.push_back("annotations/");
+      std::error_code ec;
+      fs::remove_all(staging_path, ec);
+      if (ec) return Status::IOError(staging_path + ": cannot be removed: " + ec.message());
+    }
+    OIV4KV_RETURN_IF_ERROR(writer_->DiscardUnfinished(r_.config));
+    for (const std::string& p : prefixes) OIV4KV_RETURN_IF_ERROR(writer_->ClearProgress(p));
+    return Status::OK();
+  }
+
+  // Every archive must be the one the store's images were read from: the
+  // archives of a conversion in progress, and all of them once the examples
+  // are committed. Refuses (naming the file) before anything is written.
+  Status CheckArchives(bool annotations_done) {
+    Batch batch;
+    for (Split split : splits_) {
+      for (const std::string& archive : files_.splits[static_cast<int>(split)].archives) {
+        const std::string stem = Stem(archive);
+        InputFingerprint now, then;
+        OIV4KV_RETURN_IF_ERROR(FingerprintInput(archive, &now));
+        std::string recorded, progress;
+        const bool known = writer_->GetProgress(std::string(kInputPrefix) + stem, &recorded).ok() &&
+                           InputFingerprint::Decode(recorded, &then);
+        const bool started = writer_->GetProgress(ArchiveProgressKey(r_.config, stem), &progress).ok();
+        if (known && (started || annotations_done) && !then.SameContent(now)) {
+          const std::string change = DescribeChange(then, now);
+          summary_->refused = true;
+          if (started) {
+            return Status::InvalidArgument(
+                "input changed since this conversion started: " + archive +
+                " (" + change + ") -- rerun with the original download, or start over with "
+                "`oiv4-kv convert ... --restart`");
+          }
+          return Status::InvalidArgument(
+              archive + " is not the archive this store's examples were "
+              "converted from (" + change + "): convert config " + std::string(ConfigName(r_.config)) +
+              " from the original download, or convert this download into a new store");
+        }
+        if (!known || (!started && !annotations_done && !(then == now))) {
+          batch.PutProgress(std::string(kInputPrefix) + stem, now.Encode());
+        }
+      }
+    }
+    return writer_->Write(batch);
+  }
+
   // A later run must agree with what the store already holds.
   Status CheckAgainstStore(const Manifest& m) {
     splits_ = r_.splits;
@@ -146,12 +229,33 @@ class Conversion {
 
   Status StageAnnotations() {
     Vocabularies v;
-    OIV4KV_RETURN_IF_ERROR(LoadVocabularies(files_.class_descriptions, files_.boxable_descriptions,
-                                            files_.trainable_list, r_.label_lists, &v));
-    OIV4KV_RETURN_IF_ERROR(writer_->PutVocabulary(VocabKind::kAll, v.all));
-    OIV4KV_RETURN_IF_ERROR(writer_->PutVocabulary(VocabKind::kTrainable, v.trainable));
-    OIV4KV_RETURN_IF_ERROR(writer_->PutVocabulary(VocabKind::kBoxable, v.boxable));
-    OIV4KV_RETURN_IF_ERROR(writer_->PutVocabulary(VocabKind::kSource, v.source));
+    if (Status s = LoadVocabularies(files_.class_descriptions, files_.boxable_descriptions,
+                                    files_.trainable_list, r_.label_lists, &v);
+        !s.ok()) {
+      summary_->skip_cannot_help = true;  // class lists are read whole in either mode
+      return s;
+    }
+    // A resumed run writes the vocabularies only when they differ from the
+    // ones the store holds (each rewrite would leave another table file).
+    const std::pair<VocabKind, const std::vector<VocabEntry>*> vocabs[] = {
+        {VocabKind::kAll, &v.all}, {VocabKind::kTrainable, &v.trainable},
+        {VocabKind::kBoxable, &v.boxable}, {VocabKind::kSource, &v.source}};
+    std::string written;
+    for (const auto& [kind, entries] : vocabs) {
+      const std::string encoded = EncodeVocabulary(kind, *entries);
+      written += std::to_string(encoded.size()) + ":" + Fnv64Hex(encoded) + " ";
+    }
+    std::string stored;
+    if (!writer_->GetProgress(kVocabulariesKey, &stored).ok() || stored != written) {
+      for (const auto& [kind, entries] : vocabs) {
+        OIV4KV_RETURN_IF_ERROR(writer_->PutVocabulary(kind, *entries));
+      }
+      Batch batch;
+      batch.PutProgress(kVocabulariesKey, written);
+      OIV4KV_RETURN_IF_ERROR(writer_->Write(batch));
+    }
+    // Recorded now, so that `info` on an unfinished store tells it.
+    OIV4KV_RETURN_IF_ERROR(writer_->SetLabelOrder(v.order));
     label_order_ = v.order;
     // An interrupted run may have staged rows under other label numbers
     // (another --label-lists): they are staged again.
@@ -175,13 +279,18 @@ class Conversion {
                                 std::pair{RowFile::kMachine, s.machine_csv},
                                 std::pair{RowFile::kBoxes, s.bbox_csv}}) {
         const std::string name = fs::path(path).filename().string();
+        OIV4KV_RETURN_IF_ERROR(CheckFreeSpace(r_.store, r_.min_free_bytes));
+        InputFingerprint fingerprint;
+        OIV4KV_RETURN_IF_ERROR(FingerprintInput(path, &fingerprint));
         std::error_code ec;
         if (meter_) meter_->Start("staging " + name, "rows", fs::file_size(path, ec));
-        OIV4KV_RETURN_IF_ERROR(staging_->StageFile(
-            split, file, path, all_, boxable_, r_.skip_bad_inputs,
+        const Status staged = staging_->StageFile(
+            split, file, path, fingerprint.Encode(), all_, boxable_, r_.skip_bad_inputs,
             [&](uint64_t rows, uint64_t bytes, uint64_t) {
               if (meter_) meter_->Update(rows, bytes, name);
-            }));
+            });
+        if (IsFileEndingError(staged)) summary_->skip_cannot_help = true;
+        OIV4KV_RETURN_IF_ERROR(staged);
         if (meter_) meter_->Finish();
       }
     }
@@ -295,6 +404,7 @@ class Conversion {
     }
     batch.PutProgress(ArchiveProgressKey(r_.config, stem),
                       archive_done ? "done" : std::to_string(members_done));
+    OIV4KV_RETURN_IF_ERROR(CheckFreeSpace(r_.store, r_.min_free_bytes));
     return writer_->Write(batch);
   }
 
@@ -370,12 +480,19 @@ class Conversion {
       skip = std::stoull(progress);
     }
     std::unique_ptr<ArchiveReader> reader;
-    OIV4KV_RETURN_IF_ERROR(ArchiveReader::Open(archive, r_.max_member_bytes, &reader));
+    Status readable = ArchiveReader::Open(archive, r_.max_member_bytes, &reader);
     // Members committed by an interrupted run are read past, not redone.
-    for (uint64_t i = 0; i < skip; ++i) {
+    for (uint64_t i = 0; readable.ok() && i < skip; ++i) {
       bool eof = false;
-      OIV4KV_RETURN_IF_ERROR(reader->Skip(&eof));
+      readable = reader->Skip(&eof);
       if (eof) break;
+    }
+    if (!readable.ok()) {
+      // An archive that cannot be opened (truncated early) follows the rule
+      // of one that breaks midway: left out with a report, or the run stops.
+      Chunk failed;
+      failed.error = readable;
+      return WriteBrokenArchive(split, stem, name, &failed, skip);
     }
     uint64_t members = skip, reported_bytes = 0;
     std::unordered_map<uint64_t, std::string> pending;
@@ -390,15 +507,7 @@ class Conversion {
         next = std::async(std::launch::async, [&] { return ReadChunk(reader.get(), split, stem, name, pending); });
       }
       ProcessAll(&current, first_transcoder, transcoders);
-      Status corrupt = current.error;
-      if (!corrupt.ok()) {
-        Problem p{name, "archive unreadable after " + std::to_string(members) + " members: " + corrupt.message()};
-        if (!r_.skip_bad_inputs) {
-          OIV4KV_RETURN_IF_ERROR(WriteChunk(split, stem, &current, members, false));
-          return Status::Corruption(p.where + ": " + p.reason);
-        }
-        current.rejected.push_back(p);
-      }
+      if (!current.error.ok()) return WriteBrokenArchive(split, stem, name, &current, members);
       OIV4KV_RETURN_IF_ERROR(WriteChunk(split, stem, &current, members, last));
       const uint64_t consumed = reader->bytes_consumed();
       ReportProgress(current.items.size(), consumed - std::min(consumed, reported_bytes), name);
@@ -407,6 +516,21 @@ class Conversion {
       current = next.get();
     }
     return Status::OK();
+  }
+
+  // Writes the last chunk of an archive that cannot be read past `members`:
+  // under --on-error skip the archive is reported and done, else the chunk's
+  // images are kept and the run stops naming the archive.
+  Status WriteBrokenArchive(Split split, const std::string& stem, const std::string& name,
+                            Chunk* chunk, uint64_t members) {
+    Problem p{name, "archive unreadable after " + std::to_string(members) + " members: " +
+                        chunk->error.message()};
+    if (!r_.skip_bad_inputs) {
+      OIV4KV_RETURN_IF_ERROR(WriteChunk(split, stem, chunk, members, false));
+      return Status::Corruption(p.where + ": " + p.reason);
+    }
+    chunk->rejected.push_back(p);
+    return WriteChunk(split, stem, chunk, members, true);
   }
 
   Status PresentIds(Split split, std::vector<uint64_t>* ids) {
@@ -513,9 +637,51 @@ class Conversion {
 
 }  // namespace
 
+bool IsNoSpace(const Status& s) {
+  return !s.ok() && s.code() == Status::Code::kIOError &&
+         (s.message().find("No space left on device") != std::string::npos ||
+          s.message().find("No space available") != std::string::npos);
+}
+
+Status CheckFreeSpace(const std::string& path, uint64_t min_free_bytes) {
+  fs::path at = fs::absolute(path);
+  std::error_code ec;
+  while (!fs::exists(at, ec) && at.has_parent_path() && at.parent_path() != at) at = at.parent_path();
+  struct statvfs st;
+  if (::statvfs(at.c_str(), &st) != 0) return Status::OK();  // unknown: RocksDB will tell
+  const uint64_t free = static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+  if (free >= min_free_bytes) return Status::OK();
+  return Status::IOError("No space left on device: " + path + " (" + std::to_string(free >> 20) +
+                         " MiB free, the conversion needs at least " +
+                         std::to_string(min_free_bytes >> 20) + " MiB)");
+}
+
+std::string ConvertFailureAdvice(const Status& s, const ConvertSummary& summary) {
+  if (summary.refused) return "";
+  if (IsNoSpace(s)) {
+    return "(everything written before this point is kept; free space on the store's disk and "
+           "run the same command again to resume)";
+  }
+  if (s.code() != Status::Code::kInvalidArgument && s.code() != Status::Code::kCorruption) {
+    return "(everything written before this point is kept; run the same command again to resume "
+           "once the cause is fixed)";
+  }
+  if (summary.skip_cannot_help) {
+    return "(everything written before this point is kept; fix the input and run the same "
+           "command again to resume)";
+  }
+  return "(everything written before this point is kept; fix the input, or pass "
+         "--on-error skip, and run the same command again to resume)";
+}
+
 Status Convert(const ConvertRequest& request, ProgressMeter* meter, ConvertSummary* summary) {
   *summary = ConvertSummary();
-  return Conversion(request, meter, summary).Run();
+  Status s = Conversion(request, meter, summary).Run();
+  if (request.skip_bad_inputs) summary->skip_cannot_help = true;
+  if (IsNoSpace(s) && !s.message().starts_with("No space left on device")) {
+    return Status::IOError("No space left on device: " + request.store + " (" + s.message() + ")");
+  }
+  return s;
 }
 
 }  // namespace oiv4kv

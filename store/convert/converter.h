@@ -36,6 +36,14 @@ struct ConvertRequest {
   // Images read ahead of the transcoders (one chunk; a second is read while
   // it is transcoded) and committed as one batch with its progress.
   uint32_t chunk_images = 64;
+  // --restart: discard an unfinished conversion of `config` (its progress,
+  // its images, and while the annotations are not committed, the staged
+  // rows and examples) and start it over. A complete config is refused.
+  bool restart = false;
+  // The conversion stops with "No space left on device" when the store's
+  // disk has less free space than this, checked before it starts and before
+  // every batch it writes.
+  uint64_t min_free_bytes = 256ull << 20;
 };
 
 struct ConvertSummary {
@@ -43,8 +51,25 @@ struct ConvertSummary {
   ConvertReport report;
   bool annotations_written = false;  // false when an earlier run had done it
   bool already_complete = false;     // the config was complete: nothing done
+  bool refused = false;  // failed before writing anything; the message says what to do
+  // The error is one --on-error skip does not leave out (skip was given, or
+  // a class list or a CSV that cannot be read on stopped the run).
+  bool skip_cannot_help = false;
 };
 
 Status Convert(const ConvertRequest& request, ProgressMeter* meter, ConvertSummary* summary);
+
+// Whether `s` says the disk is full (RocksDB's NoSpace, ENOSPC, or the
+// converter's own free-space check).
+bool IsNoSpace(const Status& s);
+
+// What the user should do after Convert failed with `s`: one line, or empty
+// when the message says it already.
+std::string ConvertFailureAdvice(const Status& s, const ConvertSummary& summary);
+
+// Fails with "No space left on device: <path> ..." when the disk holding
+// `path` (or the nearest folder above it that exists) has less than
+// `min_free_bytes` available.
+Status CheckFreeSpace(const std::string& path, uint64_t min_free_bytes);
 
 }  // namespace oiv4kv

@@ -104,6 +104,11 @@ class Writer {
   // annotations are committed.
   Status PutVocabulary(VocabKind kind, const std::vector<VocabEntry>& entries);
 
+  // Records the label order of the annotations being converted in the
+  // manifest, so that an unfinished store tells it. InvalidArgument once
+  // the annotations are committed with another order.
+  Status SetLabelOrder(LabelOrder label_order);
+
   // Records `config` as in progress: readers do not see it until
   // CommitConfig. Required before images of `config` are written (also to
   // rewrite a config that was complete).
@@ -126,6 +131,10 @@ class Writer {
 
   // Deletes every progress key starting with `prefix`.
   Status ClearProgress(std::string_view prefix);
+
+  // Deletes every image of `config`, and every example too while the
+  // annotations are not committed. InvalidArgument if `config` is complete.
+  Status DiscardUnfinished(Config config);
 
   // Commits the examples of `splits`: builds each split's dense index from
   // the stored keys, records counts and label order, and writes the
