@@ -414,7 +414,7 @@ int RunBench(const Args& args) {
   if (failed("image Get + decode", r.get_decode)) return 1;
 
   if (args.json) {
-    std::cout << ToJson(args, *config, *store, r).dump(2) << "\n";
+    std::cout << DumpJson(ToJson(args, *config, *store, r), 2) << "\n";
   } else {
     PrintHuman(*store, *config, r);
   }

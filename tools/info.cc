@@ -136,7 +136,7 @@ void AddInfoCommand(CLI::App* app, int* exit_code) {
     }
     const nlohmann::json j = Describe(*store);
     if (*json) {
-      std::cout << j.dump(2) << "\n";
+      std::cout << DumpJson(j, 2) << "\n";
     } else {
       PrintHuman(j, *store);
     }

@@ -10,6 +10,7 @@
 
 #include "store/convert/progress.h"
 #include "tools/commands.h"
+#include "tools/format.h"
 
 namespace oiv4kv::tools {
 namespace {
@@ -119,7 +120,7 @@ void AddVerifyCommand(CLI::App* app, int* exit_code) {
       return;
     }
     if (*json) {
-      std::cout << ToJson(*path, report).dump(2) << "\n";
+      std::cout << DumpJson(ToJson(*path, report), 2) << "\n";
     } else {
       PrintHuman(*path, report);
     }
