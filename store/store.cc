@@ -53,6 +53,20 @@ bool AnnotationsUncompressed(const OpenDb& db) {
   return true;
 }
 
+
+// Whether a file of `before` (sorted names) is gone from `after`: files a
+// writer added while an open ran only hold what came after the store the
+// open saw; a deleted one (a flushed log, compacted tables, the MANIFEST
+// CURRENT named) may have held what it needed. RocksDB's text LOG files do
+// not count.
+bool AnyFileDeleted(const std::vector<std::string>& before,
+                    const std::vector<std::string>& after) {
+  for (const std::string& name : before) {
+    if (!name.starts_with("LOG") && !std::binary_search(after.begin(), after.end(), name))
+      return true;
+  }
+  return false;
+}
 }  // namespace
 
 // A read-only open reads CURRENT, then the MANIFEST it names, then the table
@@ -144,7 +158,7 @@ Status OpenStoreTuned(const std::string& path, const StoreOptions& options,
     const std::vector<std::string> before = StoreFileNames(path);
     store->reset();
     Status s = open_once();
-    const bool raced = StoreFileNames(path) != before;
+    const bool raced = AnyFileDeleted(before, StoreFileNames(path));
     if (s.ok() && !raced) return s;
     std::optional<long> writer;
     if (!s.ok() && !raced) writer = StoreWriterPid(path);
