@@ -161,8 +161,15 @@ Status OpenStoreTuned(const std::string& path, const StoreOptions& options,
     const bool raced = AnyFileDeleted(before, StoreFileNames(path));
     if (s.ok() && !raced) return s;
     std::optional<long> writer;
-    if (!s.ok() && !raced) writer = StoreWriterPid(path);
-    if (!raced && !writer) return s;  // the store as it stands: a real error
+    if (!s.ok() && !raced) {
+      writer = StoreWriterPid(path);
+      if (!writer) return s;  // the store as it stands: a real error
+      // What the writer has committed so far (an incomplete store, another
+      // schema): no retry will change it soon; say who is writing.
+      if (s.IsInvalidArgument() || s.IsNotSupported()) {
+        return s.WithContext(path + ": " + WriterRunningMessage(*writer));
+      }
+    }
     if (attempt == kAttempts) {
       if (s.ok()) return s;  // consistent as far as this open could tell
       store->reset();

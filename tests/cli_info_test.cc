@@ -144,6 +144,13 @@ TEST(CliInfo, HeldWriterLockNamesTheWriterPid) {
   EXPECT_NE(std::string::npos, v.out.find("another process (pid " + std::to_string(::getpid()) +
                                           ") is writing this store"))
       << v.out;
+  // A reader of the store, incomplete while it is written, is told both.
+  const CommandResult g = Oiv4kv("get " + store + " --split train --index 0", true);
+  EXPECT_EQ(1, g.exit_code) << g.out;
+  EXPECT_NE(std::string::npos, g.out.find("another process (pid " + std::to_string(::getpid()) +
+                                          ") is writing this store"))
+      << g.out;
+  EXPECT_NE(std::string::npos, g.out.find("store is incomplete")) << g.out;
   writer.reset();
   EXPECT_EQ(std::string::npos, Oiv4kv("verify " + store, true).out.find("another process"));
 }
