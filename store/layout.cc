@@ -1,5 +1,15 @@
 #include "store/layout.h"
 
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 #include <rocksdb/cache.h>
 #include <rocksdb/env.h>
 
@@ -240,11 +250,90 @@ Status OpenRocksDb(const std::string& path, const rocksdb::DBOptions& db_options
       read_only ? rocksdb::DB::OpenForReadOnly(db_options, path, descriptors,
                                                &handles, &db)
                 : rocksdb::DB::Open(db_options, path, descriptors, &handles, &db);
+  if (!s.ok() && !read_only) {
+    // "While lock file: LOCK: Resource temporarily unavailable": say who.
+    if (const std::optional<long> pid = StoreWriterPid(path)) {
+      return Status::IOError(path + ": " + WriterRunningMessage(*pid) +
+                             "; wait for it to finish, or stop it (kill " +
+                             std::to_string(*pid) + ") and run again to resume (" +
+                             s.ToString() + ")");
+    }
+  }
   if (!s.ok()) return FromRocks(s, path);
   out->db.reset(db);
   out->default_family = handles[0];
   for (size_t i = 1; i < handles.size(); ++i) out->families[i - 1] = handles[i];
   return Status::OK();
+}
+
+std::optional<long> StoreWriterPid(const std::string& path) {
+  struct stat st {};
+  if (::stat((path + "/LOCK").c_str(), &st) != 0) return std::nullopt;
+  // /proc/locks lines: "1: POSIX  ADVISORY  WRITE 7647 fe:00:10953551 0 EOF",
+  // the device's major and minor in hex, then the inode; a waiting lock has
+  // "->" after its number.
+  char dev_inode[64];
+  std::snprintf(dev_inode, sizeof(dev_inode), "%02x:%02x:%llu", major(st.st_dev),
+                minor(st.st_dev), static_cast<unsigned long long>(st.st_ino));
+  std::ifstream locks("/proc/locks");
+  for (std::string line; std::getline(locks, line);) {
+    std::istringstream in(line);
+    std::string number, kind, mode, access, pid, where;
+    in >> number >> kind;
+    if (kind == "->") in >> kind;
+    in >> mode >> access >> pid >> where;
+    if (where != dev_inode || kind != "POSIX") continue;
+    const long p = std::strtol(pid.c_str(), nullptr, 10);
+    if (p > 0 && p != static_cast<long>(::getpid())) return p;
+  }
+  return std::nullopt;
+}
+
+std::string WriterRunningMessage(long pid) {
+  return "another process (pid " + std::to_string(pid) +
+         ") is writing this store (an `oiv4-kv convert`?)";
+}
+
+std::vector<std::string> StoreFileNames(const std::string& path) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(path, ec)) {
+    names.push_back(e.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+Status NoStoreStatus(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(path, ec)) {
+    return Status::InvalidArgument(path + ": no oiv4-kv store here (" +
+                                   (fs::exists(path, ec) ? "not a folder" : "no such folder") +
+                                   ")");
+  }
+  bool store_files = false, download_files = false;
+  for (const std::string& name : StoreFileNames(path)) {
+    store_files |= name.starts_with("MANIFEST-") || name.ends_with(".sst") ||
+                   name == "IDENTITY" || name.starts_with("OPTIONS-");
+    download_files |= name.ends_with("-annotations-bbox.csv") ||
+                      name.ends_with("-annotations-human-imagelabels.csv") ||
+                      name.starts_with("class-descriptions") ||
+                      (name.starts_with("train_") && name.find(".tar") != std::string::npos);
+  }
+  if (store_files) {
+    return Status::InvalidArgument(
+        path + ": the folder holds a store's files (MANIFEST, tables) but its CURRENT file is "
+               "missing: RocksDB cannot tell which MANIFEST is current, so the store cannot be "
+               "opened (restore CURRENT from a backup, or convert again into a new folder)");
+  }
+  if (download_files) {
+    return Status::InvalidArgument(
+        path + ": this looks like an Open Images download, not a store: convert it first with "
+               "`oiv4-kv convert --source " + path + " --store STORE --config 300k`, then "
+               "open STORE");
+  }
+  return Status::InvalidArgument(path + ": no oiv4-kv store here (no RocksDB CURRENT file)");
 }
 
 Status FromRocks(const rocksdb::Status& s, std::string_view context) {

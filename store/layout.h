@@ -5,6 +5,8 @@
 
 #include <array>
 #include <memory>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -70,6 +72,26 @@ struct OpenDb {
 Status OpenRocksDb(const std::string& path, const rocksdb::DBOptions& db_options,
                    const std::vector<rocksdb::ColumnFamilyDescriptor>& descriptors,
                    bool read_only, OpenDb* out);
+
+// The pid of another process that holds the store's RocksDB LOCK: a writer
+// (`oiv4-kv convert`) has it open. Read from /proc/locks, without opening
+// LOCK (closing a descriptor of it would drop this process's own lock).
+// nullopt: no other process holds it, or it cannot be told.
+std::optional<long> StoreWriterPid(const std::string& path);
+
+// "another process (pid N) is writing this store (`oiv4-kv convert`?)": the
+// words every reader uses for StoreWriterPid.
+std::string WriterRunningMessage(long pid);
+
+// The names of the files in `path`, sorted: a writer's flushes, compactions
+// and manifest rolls each add or remove one, so two equal listings around a
+// read-only open mean no such change raced it.
+std::vector<std::string> StoreFileNames(const std::string& path);
+
+// Why `path` is not a store when it has no CURRENT: a store's other files
+// without CURRENT, an Open Images download (run `oiv4-kv convert`), or no
+// store at all. An InvalidArgument status naming `path`.
+Status NoStoreStatus(const std::string& path);
 
 // The one place RocksDB statuses become ours; `context` names the store,
 // key or file involved.

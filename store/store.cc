@@ -1,6 +1,10 @@
 #include "oiv4kv/store.h"
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
+#include <optional>
+#include <thread>
 
 #include "oiv4kv/version.h"
 #include "store/annotation_index.h"
@@ -49,77 +53,134 @@ bool AnnotationsUncompressed(const OpenDb& db) {
   return true;
 }
 
+
+// Whether a file of `before` (sorted names) is gone from `after`: files a
+// writer added while an open ran only hold what came after the store the
+// open saw; a deleted one (a flushed log, compacted tables, the MANIFEST
+// CURRENT named) may have held what it needed. RocksDB's text LOG files do
+// not count.
+bool AnyFileDeleted(const std::vector<std::string>& before,
+                    const std::vector<std::string>& after) {
+  for (const std::string& name : before) {
+    if (!name.starts_with("LOG") && !std::binary_search(after.begin(), after.end(), name))
+      return true;
+  }
+  return false;
+}
 }  // namespace
 
+// A read-only open reads CURRENT, then the MANIFEST it names, then the table
+// files and write-ahead logs that MANIFEST lists. A writer extending the
+// store (`oiv4-kv convert` adding a config) may delete some of those files
+// between these steps (a flush deletes the log it emptied, a compaction its
+// inputs, a new MANIFEST the old one): the open then fails ("Can't access
+// 000029.sst", "vocab/all: NotFound") or misses what a deleted log held,
+// although the store is healthy. So an open is retried from a fresh CURRENT
+// when the folder's files changed while it ran, or when it failed while
+// another process holds the store's lock; once the open is done every table
+// file is open (max_open_files = -1) and later deletions do not matter.
 Status OpenStoreTuned(const std::string& path, const StoreOptions& options,
                       const LayoutTuning& tuning, std::unique_ptr<Store>* store) {
-  std::error_code ec;
-  if (!std::filesystem::exists(std::filesystem::path(path) / "CURRENT", ec)) {
-    return Status::InvalidArgument(path + ": no oiv4-kv store here (no RocksDB CURRENT file)");
-  }
-  auto rep = std::make_unique<Store::Rep>();
-  rep->options = options;
-  rep->read_options.verify_checksums = options.verify_checksums;
-  OIV4KV_RETURN_IF_ERROR(OpenRocksDb(path, ReaderDbOptions(options),
-                                     ReaderFamilies(tuning),
-                                     /*read_only=*/true, &rep->db));
-  std::string value;
-  Manifest manifest;
-  Status s = ReadValue(rep->db, Family::kMeta, kManifestKey, &value);
-  if (s.IsNotFound() && options.allow_incomplete) {
-    manifest.schema_version = kSchemaVersion;
-  } else if (s.IsNotFound()) {
-    return Status::InvalidArgument(path + ": store is incomplete: no manifest was ever committed");
-  } else {
-    OIV4KV_RETURN_IF_ERROR(s);
-    OIV4KV_RETURN_IF_ERROR(DecodeManifest(value, &manifest).WithContext(path));
-  }
-  if (manifest.schema_version != kSchemaVersion) {
-    return Status::NotSupported(path + ": store has schema version " +
-                                std::to_string(manifest.schema_version) +
-                                ", this library reads version " +
-                                std::to_string(kSchemaVersion));
-  }
-  if (!manifest.annotations_complete && !options.allow_incomplete) {
-    return Status::InvalidArgument(
-        path + ": store is incomplete: its annotations were never committed "
-               "(conversion interrupted? run `oiv4-kv convert` again to resume)");
-  }
-  for (int k = 0; k < kNumVocabKinds; ++k) {
-    const auto kind = static_cast<VocabKind>(k);
-    std::vector<VocabEntry> entries;
-    s = ReadValue(rep->db, Family::kVocab, VocabKindName(kind), &value);
-    if (s.IsNotFound() && !manifest.annotations_complete) continue;  // allow_incomplete
-    OIV4KV_RETURN_IF_ERROR(s);
-    OIV4KV_RETURN_IF_ERROR(DecodeVocabulary(value, &entries)
-                               .WithContext(path + ": vocabulary " +
-                                            std::string(VocabKindName(kind))));
-    rep->vocab[k] = Vocabulary(std::move(entries));
-  }
-  for (Split split : kAllSplits) {
-    const auto& count = manifest.num_examples[static_cast<int>(split)];
-    if (!count) continue;
-    auto& ids = rep->ids[static_cast<int>(split)];
-    OIV4KV_RETURN_IF_ERROR(ReadValue(rep->db, Family::kMeta, IndexKey(split), &value));
-    OIV4KV_RETURN_IF_ERROR(DecodeIndex(value, &ids).WithContext(path + ": " + IndexKey(split)));
-    if (ids.size() != *count) {
-      return Status::Corruption(path + ": " + IndexKey(split) + " holds " +
-                                std::to_string(ids.size()) + " ids, the manifest says " +
-                                std::to_string(*count));
+  // One read-only open of the store as its files are now.
+  auto open_once = [&]() -> Status {
+    auto rep = std::make_unique<Store::Rep>();
+    rep->options = options;
+    rep->read_options.verify_checksums = options.verify_checksums;
+    OIV4KV_RETURN_IF_ERROR(OpenRocksDb(path, ReaderDbOptions(options),
+                                       ReaderFamilies(tuning),
+                                       /*read_only=*/true, &rep->db));
+    std::string value;
+    Manifest manifest;
+    Status s = ReadValue(rep->db, Family::kMeta, kManifestKey, &value);
+    if (s.IsNotFound() && options.allow_incomplete) {
+      manifest.schema_version = kSchemaVersion;
+    } else if (s.IsNotFound()) {
+      return Status::InvalidArgument(path + ": store is incomplete: no manifest was ever committed");
+    } else {
+      OIV4KV_RETURN_IF_ERROR(s);
+      OIV4KV_RETURN_IF_ERROR(DecodeManifest(value, &manifest).WithContext(path));
     }
+    if (manifest.schema_version != kSchemaVersion) {
+      return Status::NotSupported(path + ": store has schema version " +
+                                  std::to_string(manifest.schema_version) +
+                                  ", this library reads version " +
+                                  std::to_string(kSchemaVersion));
+    }
+    if (!manifest.annotations_complete && !options.allow_incomplete) {
+      return Status::InvalidArgument(
+          path + ": store is incomplete: its annotations were never committed "
+                 "(conversion interrupted? run `oiv4-kv convert` again to resume)");
+    }
+    for (int k = 0; k < kNumVocabKinds; ++k) {
+      const auto kind = static_cast<VocabKind>(k);
+      std::vector<VocabEntry> entries;
+      s = ReadValue(rep->db, Family::kVocab, VocabKindName(kind), &value);
+      if (s.IsNotFound() && !manifest.annotations_complete) continue;  // allow_incomplete
+      OIV4KV_RETURN_IF_ERROR(s);
+      OIV4KV_RETURN_IF_ERROR(DecodeVocabulary(value, &entries)
+                                 .WithContext(path + ": vocabulary " +
+                                              std::string(VocabKindName(kind))));
+      rep->vocab[k] = Vocabulary(std::move(entries));
+    }
+    for (Split split : kAllSplits) {
+      const auto& count = manifest.num_examples[static_cast<int>(split)];
+      if (!count) continue;
+      auto& ids = rep->ids[static_cast<int>(split)];
+      OIV4KV_RETURN_IF_ERROR(ReadValue(rep->db, Family::kMeta, IndexKey(split), &value));
+      OIV4KV_RETURN_IF_ERROR(DecodeIndex(value, &ids).WithContext(path + ": " + IndexKey(split)));
+      if (ids.size() != *count) {
+        return Status::Corruption(path + ": " + IndexKey(split) + " holds " +
+                                  std::to_string(ids.size()) + " ids, the manifest says " +
+                                  std::to_string(*count));
+      }
+    }
+    for (int s = 0; s < kNumSplits; ++s) rep->lookup[s] = IdLookup(rep->ids[s]);
+    if (options.index_annotations && manifest.annotations_complete &&
+        AnnotationsUncompressed(rep->db)) {
+      OIV4KV_RETURN_IF_ERROR(AnnotationIndex::Build(rep->db.db.get(),
+                                                    rep->db.family(Family::kAnnotations),
+                                                    rep->ids, options.verify_checksums,
+                                                    &rep->index)
+                                 .WithContext(path));
+    }
+    store->reset(new Store(path, std::move(rep)));
+    (*store)->manifest_ = std::move(manifest);
+    return Status::OK();
+  };
+  constexpr int kAttempts = 40;  // each waits up to 50 ms: 2 s at most
+  std::error_code ec;
+  for (int attempt = 1;; ++attempt) {
+    if (!std::filesystem::exists(std::filesystem::path(path) / "CURRENT", ec)) {
+      // A writer replaces CURRENT by renaming a new file over it: it is
+      // never missing while one runs.
+      return NoStoreStatus(path);
+    }
+    const std::vector<std::string> before = StoreFileNames(path);
+    store->reset();
+    Status s = open_once();
+    const bool raced = AnyFileDeleted(before, StoreFileNames(path));
+    if (s.ok() && !raced) return s;
+    std::optional<long> writer;
+    if (!s.ok() && !raced) {
+      writer = StoreWriterPid(path);
+      if (!writer) return s;  // the store as it stands: a real error
+      // What the writer has committed so far (an incomplete store, another
+      // schema): no retry will change it soon; say who is writing.
+      if (s.IsInvalidArgument() || s.IsNotSupported()) {
+        return s.WithContext(path + ": " + WriterRunningMessage(*writer));
+      }
+    }
+    if (attempt == kAttempts) {
+      if (s.ok()) return s;  // consistent as far as this open could tell
+      store->reset();
+      if (!writer) writer = StoreWriterPid(path);
+      return writer ? s.WithContext(path + ": " + WriterRunningMessage(*writer) +
+                                    ", and opening it failed " + std::to_string(kAttempts) +
+                                    " times while it wrote")
+                    : s;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(5 * attempt, 50)));
   }
-  for (int s = 0; s < kNumSplits; ++s) rep->lookup[s] = IdLookup(rep->ids[s]);
-  if (options.index_annotations && manifest.annotations_complete &&
-      AnnotationsUncompressed(rep->db)) {
-    OIV4KV_RETURN_IF_ERROR(AnnotationIndex::Build(rep->db.db.get(),
-                                                  rep->db.family(Family::kAnnotations),
-                                                  rep->ids, options.verify_checksums,
-                                                  &rep->index)
-                               .WithContext(path));
-  }
-  store->reset(new Store(path, std::move(rep)));
-  (*store)->manifest_ = std::move(manifest);
-  return Status::OK();
 }
 
 Status Store::Open(const std::string& path, const StoreOptions& options,

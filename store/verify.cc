@@ -843,9 +843,28 @@ Status VerifyStore(const std::string& path, const VerifyOptions& options,
   *report = VerifyReport();
   std::error_code ec;
   if (!fs::exists(fs::path(path) / "CURRENT", ec)) {
-    return Status::InvalidArgument(path + ": no oiv4-kv store here (no RocksDB CURRENT file)");
+    return NoStoreStatus(path);
   }
+  // A writer adding to the store changes its files while they are checked
+  // (a flush, a compaction, a new MANIFEST): what verify would find then are
+  // not problems of the store. Say so instead, before and after the checks.
+  auto writer_running = [&path](long pid) {
+    return Status::IOError(path + ": " + WriterRunningMessage(pid) +
+                        ": verify checks a store no process is writing; run it again when "
+                        "the writer has finished");
+  };
+  if (const std::optional<long> pid = StoreWriterPid(path)) return writer_running(*pid);
+  const std::vector<std::string> before = StoreFileNames(path);
   Verifier(path, options, progress, report).Run();
+  if (!report->ok()) {
+    const std::optional<long> pid = StoreWriterPid(path);
+    if (pid) return writer_running(*pid);
+    if (StoreFileNames(path) != before) {
+      *report = VerifyReport();
+      return Status::IOError(path + ": the store's files changed while verify read them (another "
+                          "process wrote it): run verify again when no process writes it");
+    }
+  }
   return Status::OK();
 }
 

@@ -193,14 +193,17 @@ TEST_F(CliVerifySample, LongProblemListsAreCut) {
   EXPECT_EQ(63u, nlohmann::json::parse(r.out)["problems"].size());
 }
 
-TEST(CliVerify, UsageErrorsExitTwo) {
+// Usage errors exit 2; no store at STORE exits 1, as `info` does.
+TEST(CliVerify, UsageErrorsExitTwoNoStoreExitsOne) {
   TempDir dir;
   EXPECT_EQ(2, Oiv4kv("verify").exit_code);
   EXPECT_EQ(0, Oiv4kv("verify --help").exit_code);
   const CommandResult r = Oiv4kv("verify " + dir.Sub("missing"), true);
-  EXPECT_EQ(2, r.exit_code);
+  EXPECT_EQ(1, r.exit_code);
   EXPECT_NE(std::string::npos, r.out.find("no oiv4-kv store here")) << r.out;
-  EXPECT_EQ(2, Oiv4kv("verify " + dir.path()).exit_code);  // a folder, no store
+  EXPECT_EQ(1, Oiv4kv("info " + dir.Sub("missing")).exit_code);
+  EXPECT_EQ(1, Oiv4kv("verify " + dir.path()).exit_code);  // a folder, no store
+  EXPECT_EQ(1, Oiv4kv("info " + dir.path()).exit_code);
   EXPECT_EQ(2, Oiv4kv("verify " + dir.path() + " --no-such-flag").exit_code);
 }
 

@@ -414,7 +414,7 @@ int RunBench(const Args& args) {
   if (failed("image Get + decode", r.get_decode)) return 1;
 
   if (args.json) {
-    std::cout << ToJson(args, *config, *store, r).dump(2) << "\n";
+    std::cout << DumpJson(ToJson(args, *config, *store, r), 2) << "\n";
   } else {
     PrintHuman(*store, *config, r);
   }
@@ -465,6 +465,8 @@ void AddBenchCommand(CLI::App* app, int* exit_code) {
       "image Gets (every cache line read), a sequential and a shuffled Scan with images\n"
       "(batches of 64), and random image Gets decoded to RGB (one Decoder per thread).\n"
       "\n"
+      "Exit status: 0 ok, 1 no store, a store or read error, or output that cannot be\n"
+      "written, 2 usage error.\n\n"
       "Examples:\n"
       "  oiv4-kv bench /data/oiv4\n"
       "  oiv4-kv bench /data/oiv4 --config original --seconds 30 --threads 8\n"

@@ -1,5 +1,7 @@
 // oiv4-kv export STORE --config C --split S --out DIR: each example's stored
 // image bytes to DIR/<image id>.jpg.
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -8,6 +10,7 @@
 #include "oiv4kv/store.h"
 #include "store/keys.h"
 #include "tools/commands.h"
+#include "tools/format.h"
 
 namespace oiv4kv::tools {
 
@@ -23,7 +26,9 @@ void AddExportCommand(CLI::App* app, int* exit_code) {
   cmd->add_option("--split", *split, "Split")->required()->check(
       CLI::IsMember({"train", "validation", "test"}));
   cmd->add_option("--out", *out_dir, "Output folder (created if missing)")->required();
-  cmd->footer("Example:\n  oiv4-kv export /data/oiv4 --config 300k --split validation --out /tmp/val300k");
+  cmd->footer(
+      "Exit status: 0 ok, 1 a store error or a file that cannot be written, 2 usage error.\n\n"
+      "Example:\n  oiv4-kv export /data/oiv4 --config 300k --split validation --out /tmp/val300k");
   cmd->callback([=] {
     auto fail = [&](const std::string& msg) {
       std::cerr << "oiv4-kv export: " << msg << "\n";
@@ -42,10 +47,16 @@ void AddExportCommand(CLI::App* app, int* exit_code) {
       ImageView img;
       if (Status s = store->ImageAt(c, sp, i, &img); !s.ok()) return fail(s.ToString());
       const std::string file = *out_dir + "/" + ImageIdHex(img.image_id()) + ".jpg";
+      // The bytes reach the file at close: a full disk shows there.
+      errno = 0;
       std::ofstream f(file, std::ios::binary);
       f.write(reinterpret_cast<const char*>(img.bytes().data()),
               static_cast<std::streamsize>(img.bytes().size()));
-      if (!f) return fail(file + ": write failed");
+      f.close();
+      if (!f) {
+        return fail("cannot write " + file + ": " +
+                    (errno != 0 ? std::strerror(errno) : "write error"));
+      }
     }
     std::cerr << "exported " << store->NumExamples(sp) << " images to " << *out_dir << "\n";
     *exit_code = 0;

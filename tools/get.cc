@@ -3,7 +3,9 @@
 // MIDs and display names, its boxes and flags, and the size of its image in
 // each config; optionally its stored image bytes and its decoded pixels.
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -145,14 +147,17 @@ void PrintHuman(const nlohmann::ordered_json& j) {
   }
 }
 
-bool WriteFile(const std::string& file, std::span<const uint8_t> header,
-               std::span<const uint8_t> bytes) {
+// Returns "" or why `file` could not be written.
+std::string WriteFile(const std::string& file, std::span<const uint8_t> header,
+                      std::span<const uint8_t> bytes) {
+  errno = 0;
   std::ofstream f(file, std::ios::binary | std::ios::trunc);
   f.write(reinterpret_cast<const char*>(header.data()),
           static_cast<std::streamsize>(header.size()));
   f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
   f.close();
-  return static_cast<bool>(f);
+  if (f) return "";
+  return "cannot write " + file + ": " + (errno != 0 ? std::strerror(errno) : "write error");
 }
 
 // Runs the command; returns the exit code.
@@ -248,7 +253,7 @@ int Run(const GetArgs& a) {
       return fail(s.ToString());
     }
     if (!a.image_out.empty()) {
-      if (!WriteFile(a.image_out, {}, img.bytes())) return fail(a.image_out + ": write failed");
+      if (std::string e = WriteFile(a.image_out, {}, img.bytes()); !e.empty()) return fail(e);
       std::cerr << "wrote the " << ConfigName(*config) << " image (" << img.bytes().size()
                 << " bytes) to " << a.image_out << "\n";
     }
@@ -261,16 +266,18 @@ int Run(const GetArgs& a) {
       if (px.truncated) std::cerr << "oiv4-kv get: warning: " << px.warning << "\n";
       const std::string header =
           "P6\n" + std::to_string(px.width) + " " + std::to_string(px.height) + "\n255\n";
-      if (!WriteFile(a.rgb_out, {reinterpret_cast<const uint8_t*>(header.data()), header.size()},
-                     px.pixels)) {
-        return fail(a.rgb_out + ": write failed");
+      if (std::string e = WriteFile(
+              a.rgb_out, {reinterpret_cast<const uint8_t*>(header.data()), header.size()},
+              px.pixels);
+          !e.empty()) {
+        return fail(e);
       }
       std::cerr << "wrote the " << ConfigName(*config) << " image's " << px.width << "x"
                 << px.height << " RGB pixels to " << a.rgb_out << "\n";
     }
   }
   if (a.json) {
-    std::cout << j.dump(2) << "\n";
+    std::cout << DumpJson(j, 2) << "\n";
   } else {
     PrintHuman(j);
   }
@@ -308,7 +315,9 @@ void AddGetCommand(CLI::App* app, int* exit_code) {
   cmd->add_flag("--json", a->json, "Print stable JSON instead of text");
   cmd->footer(
       "Confidences print as 0.0..1.0; boxes as ymin, xmin, ymax, xmax; flags as 1, 0 or -1\n"
-      "(unknown). Exit status: 0 ok, 1 no such example or a store error, 2 usage error.\n\n"
+      "(unknown) (`oiv4-kv dump` prints confidences as stored, 0..10, as TFDS does).\n"
+      "Exit status: 0 ok, 1 no such example, a store error or output that cannot be\n"
+      "written, 2 usage error.\n\n"
       "Examples:\n"
       "  oiv4-kv get /data/oiv4 --split validation --index 0\n"
       "  oiv4-kv get /data/oiv4 --split train --id 0011d545a9314517 --json\n"

@@ -121,6 +121,9 @@ void AddInfoCommand(CLI::App* app, int* exit_code) {
   cmd->add_option("STORE", *store_path, "Store directory")->required();
   cmd->add_flag("--json", *json, "Print stable JSON instead of text");
   cmd->footer(
+      "Exit status (as for every command): 0 a complete store, 1 an incomplete store\n"
+      "(still printed), no store at STORE, a store that does not open, or output that\n"
+      "cannot be written; 2 usage error (a bad command line).\n\n"
       "Examples:\n"
       "  oiv4-kv info /data/oiv4\n"
       "  oiv4-kv info /data/oiv4 --json | jq .splits");
@@ -136,7 +139,7 @@ void AddInfoCommand(CLI::App* app, int* exit_code) {
     }
     const nlohmann::json j = Describe(*store);
     if (*json) {
-      std::cout << j.dump(2) << "\n";
+      std::cout << DumpJson(j, 2) << "\n";
     } else {
       PrintHuman(j, *store);
     }

@@ -1,8 +1,10 @@
 // oiv4-kv: the command line of the Open Images V4 key-value store.
 #include <CLI/CLI.hpp>
+#include <iostream>
 
 #include "oiv4kv/version.h"
 #include "tools/commands.h"
+#include "tools/format.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"oiv4-kv: Open Images V4 (TFDS open_images_v4) as an embedded key-value store"};
@@ -22,6 +24,14 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? 0 : 2;  // --help and --version exit 0; usage errors 2
+  }
+  // Output that did not reach stdout (a full disk, /dev/full) is a failure,
+  // whatever the command found.
+  if (const std::string error = oiv4kv::tools::StdoutError(); !error.empty()) {
+    const auto subcommands = app.get_subcommands();
+    std::cerr << "oiv4-kv" << (subcommands.empty() ? "" : " " + subcommands[0]->get_name())
+              << ": cannot write the output to standard output: " << error << "\n";
+    return exit_code == 0 ? 1 : exit_code;
   }
   return exit_code;
 }

@@ -38,6 +38,8 @@ void AddSynthCommand(CLI::App* app, int* exit_code) {
   cmd->add_option("--threads", args->options.threads, "Encoding threads (0: one per core)")
       ->capture_default_str();
   cmd->footer(
+      "Exit status: 0 ok, 1 the download cannot be written (the error is named),\n"
+      "2 usage error (a bad command line or option values that cannot be met).\n\n"
       "Examples:\n"
       "  oiv4-kv synth /tmp/oiv4-download --images 2000\n"
       "  oiv4-kv synth /tmp/small --images 60 --max-side 96 --archives dir --shuffled-csv\n"

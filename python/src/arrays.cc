@@ -59,13 +59,25 @@ py::dict LabelsDict(const LabelsView& labels, py::handle base) {
 
 }  // namespace
 
+py::str Utf8Str(std::string_view text) {
+  PyObject* s = PyUnicode_DecodeUTF8(text.data(), static_cast<Py_ssize_t>(text.size()), "replace");
+  if (s == nullptr) throw py::error_already_set();
+  return py::reinterpret_steal<py::str>(s);
+}
+
+py::list Utf8List(const std::vector<std::string>& texts) {
+  py::list out(texts.size());
+  for (size_t i = 0; i < texts.size(); ++i) out[i] = Utf8Str(texts[i]);
+  return out;
+}
+
 py::dict ExampleDict(std::shared_ptr<const Store> store, ExampleView view) {
   auto* pinned = new Pinned<ExampleView>{std::move(store), std::move(view)};
   py::capsule base = Own(pinned);
   const ExampleView& ex = pinned->view;
   py::dict d;
   const std::string_view filename = ex.filename();
-  d["image/filename"] = py::str(filename.data(), filename.size());
+  d["image/filename"] = Utf8Str(filename);
   d["objects"] = LabelsDict(ex.objects(), base);
   d["objects_trainable"] = LabelsDict(ex.objects_trainable(), base);
   const BoxesView b = ex.bobjects();

@@ -12,6 +12,9 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -20,6 +23,15 @@
 #include "oiv4kv/store.h"
 
 namespace oiv4kv::python {
+
+// Text read from a store (display names, MIDs, file names) as a Python str.
+// A store holds whatever bytes its download gave: bytes that are not UTF-8
+// become U+FFFD (Python's "replace"), as in the CLI's JSON, so reading never
+// raises UnicodeDecodeError.
+pybind11::str Utf8Str(std::string_view text);
+
+// Utf8Str of each string.
+pybind11::list Utf8List(const std::vector<std::string>& texts);
 
 // The TFDS-shaped dict of one example:
 //   {"image/filename": str,

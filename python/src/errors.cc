@@ -54,7 +54,13 @@ void ThrowStatus(const Status& status) {
     case Status::Code::kNotSupported: type = g_not_supported; break;
     case Status::Code::kOk: break;
   }
-  PyErr_SetString(type, status.message().c_str());
+  // The message may quote stored bytes that are not UTF-8: replace them
+  // rather than fail with UnicodeDecodeError.
+  const std::string& msg = status.message();
+  PyObject* text = PyUnicode_DecodeUTF8(msg.data(), static_cast<Py_ssize_t>(msg.size()), "replace");
+  if (text == nullptr) throw py::error_already_set();
+  PyErr_SetObject(type, text);
+  Py_DECREF(text);
   throw py::error_already_set();
 }
 

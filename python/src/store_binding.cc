@@ -209,14 +209,14 @@ source's name and the display name is empty.
                              [](const VocabularyRef& v) { return std::string(VocabKindName(v.kind)); })
       .def("__len__", [](const VocabularyRef& v) { return v.get().size(); })
       .def("mid", [](const VocabularyRef& v, size_t i) {
-             return std::string(v.get().mid(v.Label(i)));
+             return Utf8Str(v.get().mid(v.Label(i)));
            }, py::arg("label"))
       .def("name", [](const VocabularyRef& v, size_t i) {
-             return std::string(v.get().display_name(v.Label(i)));
+             return Utf8Str(v.get().display_name(v.Label(i)));
            }, py::arg("label"), "The display name of label id `label`.")
       .def("__getitem__", [](const VocabularyRef& v, size_t i) {
-             return py::make_tuple(std::string(v.get().mid(v.Label(i))),
-                                   std::string(v.get().display_name(i)));
+             return py::make_tuple(Utf8Str(v.get().mid(v.Label(i))),
+                                   Utf8Str(v.get().display_name(i)));
            })
       .def("index", [](const VocabularyRef& v, const std::string& mid) {
              const std::optional<uint32_t> i = v.get().Find(mid);
@@ -227,12 +227,12 @@ source's name and the display name is empty.
       .def_property_readonly("mids", [](const VocabularyRef& v) {
              std::vector<std::string> out;
              for (const VocabEntry& e : v.get().entries()) out.push_back(e.mid);
-             return out;
+             return Utf8List(out);
            })
       .def_property_readonly("names", [](const VocabularyRef& v) {
              std::vector<std::string> out;
              for (const VocabEntry& e : v.get().entries()) out.push_back(e.display_name);
-             return out;
+             return Utf8List(out);
            });
 
   py::class_<SplitRef>(m, "Split", R"doc(
