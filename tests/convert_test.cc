@@ -107,6 +107,14 @@ class ConvertTest : public ::testing::Test {
     ASSERT_OK(WriteSynthDownload(dir_.Sub("download"), SmallDownload(60, true), &record_));
   }
   std::string source() const { return dir_.Sub("download"); }
+  // dir_/other: a download of the same size from another seed, whose images
+  // and ids differ from source()'s.
+  Status WriteOtherDownload() {
+    SynthOptions other = SmallDownload(60, true);
+    other.seed = 18;
+    SynthRecord other_record;
+    return WriteSynthDownload(dir_.Sub("other"), other, &other_record);
+  }
 
   // Every stored example carries the labels of the download's own files,
   // and some of them differ from TFDS's numbering (else the check is moot).
@@ -573,10 +581,7 @@ TEST(ConvertInputs, MissingFilesAreNamed) {
 
 // Issue 12 #1: a resume reads the archives it started from, or is refused.
 TEST_F(ConvertTest, ResumingWithAnotherDownloadIsRefusedNamingTheArchive) {
-  SynthOptions other = SmallDownload(60, true);
-  other.seed = 18;
-  SynthRecord other_record;
-  ASSERT_OK(WriteSynthDownload(dir_.Sub("other"), other, &other_record));
+  ASSERT_OK(WriteOtherDownload());
   ConvertRequest r = Request(source(), dir_.Sub("store"), Config::kOriginal);
   r.skip_bad_inputs = false;
   ConvertSummary summary;
@@ -604,10 +609,7 @@ TEST_F(ConvertTest, ResumingWithAnotherDownloadIsRefusedNamingTheArchive) {
 // Issue 12 #1 and #8: --restart forgets an unfinished conversion, whatever it
 // was read from.
 TEST_F(ConvertTest, RestartDiscardsAnUnfinishedConversion) {
-  SynthOptions other = SmallDownload(60, true);
-  other.seed = 18;
-  SynthRecord other_record;
-  ASSERT_OK(WriteSynthDownload(dir_.Sub("other"), other, &other_record));
+  ASSERT_OK(WriteOtherDownload());
   ConvertRequest r = Request(source(), dir_.Sub("store"), Config::kOriginal);
   r.skip_bad_inputs = false;
   ConvertSummary summary;
@@ -629,10 +631,7 @@ TEST_F(ConvertTest, RestartDiscardsAnUnfinishedConversion) {
 // Issue 12 #8: a later config from another download fails before any image
 // is transcoded, and the right download (with --restart) then finishes.
 TEST_F(ConvertTest, LaterConfigFromAnotherDownloadFailsFast) {
-  SynthOptions other = SmallDownload(60, true);
-  other.seed = 18;
-  SynthRecord other_record;
-  ASSERT_OK(WriteSynthDownload(dir_.Sub("other"), other, &other_record));
+  ASSERT_OK(WriteOtherDownload());
   ConvertSummary summary;
   ASSERT_OK(Convert(Request(source(), dir_.Sub("store"), Config::kOriginal), nullptr, &summary));
   const Status s =
