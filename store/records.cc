@@ -292,14 +292,15 @@ Status DecodeManifest(std::string_view value, Manifest* m) {
 
 std::string EncodeIndex(std::span<const uint64_t> ids) {
   std::string out(ids.size() * 8, '\0');
-  std::memcpy(out.data(), ids.data(), out.size());  // little-endian host
+  // An empty split's span may hold a null pointer, which memcpy must not get.
+  if (!ids.empty()) std::memcpy(out.data(), ids.data(), out.size());  // little-endian host
   return out;
 }
 
 Status DecodeIndex(std::string_view value, std::vector<uint64_t>* ids) {
   if (value.size() % 8 != 0) return Status::Corruption("split index size is not a multiple of 8");
   ids->resize(value.size() / 8);
-  std::memcpy(ids->data(), value.data(), value.size());
+  if (!ids->empty()) std::memcpy(ids->data(), value.data(), value.size());
   for (size_t i = 1; i < ids->size(); ++i) {
     if ((*ids)[i - 1] >= (*ids)[i]) return Status::Corruption("split index is not strictly ascending");
   }
