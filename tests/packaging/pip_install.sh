@@ -2,7 +2,7 @@
 # `pip install --no-build-isolation <source>` into a fresh venv made with
 # --system-site-packages (numpy, setuptools, wheel, pybind11 from Debian),
 # then, with no build tree on any path, imports oiv4kv from the venv and reads
-# a small store. The source is copied into WORK_DIR first (a clean tree, and
+# a small store; then the same into the system interpreter, staged with --root. The source is copied into WORK_DIR first (a clean tree, and
 # pip's in-tree build writes nothing into the checkout). pip builds the
 # library and module again (setup.py: CMake, library + module only), with
 # ccache when CMAKE_CXX_COMPILER_LAUNCHER says so.
@@ -44,4 +44,25 @@ for i in range(len(split)):
     checked += 1
 assert checked == len(split) and checked > 0, checked
 print("venv oiv4kv", oiv4kv.__version__, "from", package_dir, "read", checked, "examples")
+PY
+
+# Into the system interpreter, staged under --root (as `sudo pip install`
+# would, without touching this machine): the package lands in the folder the
+# interpreter itself searches (its platlib: /usr/local/lib/python3.X/
+# dist-packages on Debian). Reuses the build above, so it takes seconds.
+"$python" -m pip install --no-build-isolation --no-deps --no-index --break-system-packages \
+  --root "$work/sysroot" "$work/src" > "$work/pip-system.log" 2>&1 \
+  || { tail -40 "$work/pip-system.log"; exit 1; }
+platlib=$("$python" -c 'import sysconfig; print(sysconfig.get_path("platlib"))')
+[ -f "$work/sysroot$platlib/oiv4kv/__init__.py" ] \
+  || { echo "FAIL: system install did not put oiv4kv into $platlib"; find "$work/sysroot" -name __init__.py; exit 1; }
+PYTHONPATH="$work/sysroot$platlib" "$python" - "$work/store" "$work/sysroot$platlib" <<'PY'
+import os
+import sys
+import oiv4kv
+store_path, site = sys.argv[1], sys.argv[2]
+assert oiv4kv.__file__ == os.path.join(site, "oiv4kv", "__init__.py"), oiv4kv.__file__
+split = oiv4kv.Store(store_path).split("train")
+assert split.decoded(0, "300k").shape == split.image_size(0, "300k") + (3,)
+print("system oiv4kv from", site, "read", len(split), "examples")
 PY
