@@ -44,7 +44,10 @@ header "setup: system packages"
 bash scripts/setup.sh
 
 header "build (build/, RelWithDebInfo)"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+# Debian's python3: the interpreter setup.sh installs numpy and torch into
+# (as in scripts/test.sh), whatever python3 comes first on PATH.
+python=/usr/bin/python3
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPython3_EXECUTABLE="$python"
 cmake --build build -j "$(nproc)"
 bin=build/tools/oiv4-kv
 store=$work/store
@@ -74,7 +77,7 @@ header "export: the validation images of 200k to files"
 $bin export "$store" --config 200k --split validation --out "$work/export-200k"
 
 header "python: the store through oiv4kv and a PyTorch DataLoader (2 workers)"
-PYTHONPATH=build/python /usr/bin/python3 - "$store" <<'PY'
+PYTHONPATH=build/python "$python" - "$store" <<'PY'
 import sys, time, torch
 import oiv4kv, oiv4kv.torch as ot
 store = oiv4kv.Store(sys.argv[1])

@@ -20,6 +20,7 @@ packages=(
   time                      # /usr/bin/time: peak RSS of conversions in the demo
   python3-matplotlib        # bench/report's chart (Debian's /usr/bin/python3)
   python3-dev pybind11-dev python3-numpy    # the Python module (python/)
+  python3-pip python3-setuptools python3-wheel python3-venv  # pip install --no-build-isolation . (setup.py)
   python3-pytest            # its tests (tests/python)
   python3-torch             # oiv4kv.torch and its tests
   python3-torchvision python3-pil python3-lmdb  # bench/dataloader_bench.py's alternatives

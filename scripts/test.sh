@@ -18,9 +18,14 @@ done
 [ "$setup" = 1 ] && bash scripts/setup.sh
 jobs=$(nproc)
 
+# The Python module is built for, and its tests run with, Debian's python3:
+# the interpreter setup.sh's apt packages (numpy, pytest, torch) went into,
+# whichever python3 comes first on PATH (a pyenv shim, say).
+python=/usr/bin/python3
+
 build_and_test() {  # DIR [cmake args...]
   local dir=$1; shift
-  cmake -S . -B "$dir" -G Ninja "$@"
+  cmake -S . -B "$dir" -G Ninja -DPython3_EXECUTABLE="$python" "$@"
   cmake --build "$dir" -j "$jobs"
   (cd "$dir" && ctest --output-on-failure -j "$jobs")
 }

@@ -8,7 +8,8 @@ rm -rf "$work" && mkdir -p "$work"
 cmake --install "$build" --component python --prefix "$work/prefix" > "$work/install.log"
 "$cli" synth "$work/download" --images 12 --max-side 64 --no-awkward > /dev/null
 "$cli" convert --source "$work/download" --store "$work/store" --config 300k > /dev/null 2>&1
-site=$(find "$work/prefix" -type d -name dist-packages | head -1)
+# The folder the interpreter named (dist-packages or site-packages).
+site=$(dirname "$(dirname "$(find "$work/prefix" -path '*/oiv4kv/__init__.py' | head -1)")")
 cd "$work"
 PYTHONPATH=$site "$python" - "$work/store" "$site" <<'PY'
 import sys
