@@ -220,9 +220,21 @@ TEST_F(ConvertTest, ResizedConfigsHaveOpenCvDimensions) {
   ASSERT_OK(Store::Open(dir_.Sub("store"), StoreOptions(), &store));
   EXPECT_EQ((std::vector<Config>{Config::kOriginal, Config::k200k}), store->Configs());
   tjhandle tj = tjInitDecompress();
+  // Every image the generator recorded is checked, except the kinds it
+  // records as unstorable, which must be absent (the duplicated id's second
+  // copy is only in bad_members, not in images).
+  size_t checked = 0, unstorable = 0;
   for (const SynthImage& img : record_.images) {
     ImageView image;
-    if (!store->GetImage(Config::k200k, img.split, img.image_id, &image).ok()) continue;
+    const Status s = store->GetImage(Config::k200k, img.split, img.image_id, &image);
+    if (Unstorable(img)) {
+      EXPECT_TRUE(s.IsNotFound()) << img.member << ": " << s.ToString();
+      ++unstorable;
+      continue;
+    }
+    EXPECT_TRUE(s.ok()) << img.member << " (" << SynthKindName(img.kind) << "): " << s.ToString();
+    if (!s.ok()) continue;  // counted: `checked` falls short below
+    ++checked;
     // The decoded size is the stored one, turned by EXIF orientations 5..8.
     const bool turned = img.exif_orientation >= 5;
     const uint64_t w = turned ? img.height : img.width, h = turned ? img.width : img.height;
@@ -237,6 +249,12 @@ TEST_F(ConvertTest, ResizedConfigsHaveOpenCvDimensions) {
     EXPECT_EQ(TJSAMP_420, sub) << img.member;
   }
   tjDestroy(tj);
+  uint64_t stored = 0;
+  for (Split s : kAllSplits) stored += store->NumExamples(s);
+  EXPECT_EQ(stored, checked);
+  EXPECT_EQ(record_.images.size(), checked + unstorable);
+  EXPECT_GT(unstorable, 0u);  // the awkward download has some
+  EXPECT_GT(checked, 40u);
 }
 
 TEST_F(ConvertTest, FailPolicyStopsAtTheFirstBadInputAndResumeFinishes) {
