@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "tests/testutil.h"
 
@@ -18,23 +19,34 @@ using testing::Oiv4kv;
 class CliBenchTest : public ::testing::Test {
  protected:
   // One store for the suite: a 60-image download converted to 300k only.
+  // A failure inside SetUpTestSuite makes gtest mark every test SKIPPED,
+  // which ctest counts as passing: what failed is recorded in setup_error_
+  // and SetUp fails each test on it.
   static void SetUpTestSuite() {
     dir_ = new TempDir;
+    setup_error_.clear();
     const CommandResult synth = Oiv4kv(
         "synth " + dir_->Sub("dl") + " --images 60 --max-side 64 --no-awkward --archives dir",
         true);
-    ASSERT_EQ(0, synth.exit_code) << synth.out;
+    if (synth.exit_code != 0) {
+      setup_error_ = "synth exited " + std::to_string(synth.exit_code) + ": " + synth.out;
+      return;
+    }
     const CommandResult convert = Oiv4kv("convert --source " + dir_->Sub("dl") + " --store " +
                                              store() + " --config 300k --threads 1",
                                          true);
-    ASSERT_EQ(0, convert.exit_code) << convert.out;
+    if (convert.exit_code != 0) {
+      setup_error_ = "convert exited " + std::to_string(convert.exit_code) + ": " + convert.out;
+    }
   }
   static void TearDownTestSuite() {
     delete dir_;
     dir_ = nullptr;
   }
+  void SetUp() override { ASSERT_EQ("", setup_error_) << "the suite's set-up failed"; }
   static std::string store() { return dir_->Sub("store"); }
 
+  static inline std::string setup_error_;
   static TempDir* dir_;
 };
 TempDir* CliBenchTest::dir_ = nullptr;

@@ -122,15 +122,26 @@ class ConvertTest : public ::testing::Test {
     std::unique_ptr<Store> store;
     ASSERT_OK(Store::Open(path, StoreOptions(), &store));
     EXPECT_EQ(LabelOrder::kDownload, store->label_order());
-    size_t differing = 0;
+    size_t differing = 0, checked = 0;
     for (const SynthImage& img : record_.images) {
       ExampleView view;
-      if (!store->Get(img.split, img.image_id, &view).ok()) continue;
+      const Status s = store->Get(img.split, img.image_id, &view);
+      if (Unstorable(img)) {  // the only images left out
+        EXPECT_TRUE(s.IsNotFound()) << img.member << ": " << s.ToString();
+        continue;
+      }
+      EXPECT_TRUE(s.ok()) << img.member << ": " << s.ToString();
+      if (!s.ok()) continue;  // counted: `checked` falls short below
       const ExampleData& e = record_.expected_download.at({img.split, img.image_id});
       testing::ExpectSameExample(e, view);
       differing +=
           e.bobjects.label != record_.expected_tfds.at({img.split, img.image_id}).bobjects.label;
+      ++checked;
     }
+    uint64_t stored = 0;
+    for (Split split : kAllSplits) stored += store->NumExamples(split);
+    EXPECT_EQ(stored, checked);
+    EXPECT_GT(checked, 40u);
     EXPECT_GT(differing, 0u) << "the generated download should number some boxable labels "
                                 "differently from TFDS, as the real one does";
   }
@@ -228,9 +239,21 @@ TEST_F(ConvertTest, ResizedConfigsHaveOpenCvDimensions) {
   ASSERT_OK(Store::Open(dir_.Sub("store"), StoreOptions(), &store));
   EXPECT_EQ((std::vector<Config>{Config::kOriginal, Config::k200k}), store->Configs());
   tjhandle tj = tjInitDecompress();
+  // Every image the generator recorded is checked, except the kinds it
+  // records as unstorable, which must be absent (the duplicated id's second
+  // copy is only in bad_members, not in images).
+  size_t checked = 0, unstorable = 0;
   for (const SynthImage& img : record_.images) {
     ImageView image;
-    if (!store->GetImage(Config::k200k, img.split, img.image_id, &image).ok()) continue;
+    const Status s = store->GetImage(Config::k200k, img.split, img.image_id, &image);
+    if (Unstorable(img)) {
+      EXPECT_TRUE(s.IsNotFound()) << img.member << ": " << s.ToString();
+      ++unstorable;
+      continue;
+    }
+    EXPECT_TRUE(s.ok()) << img.member << " (" << SynthKindName(img.kind) << "): " << s.ToString();
+    if (!s.ok()) continue;  // counted: `checked` falls short below
+    ++checked;
     // The decoded size is the stored one, turned by EXIF orientations 5..8.
     const bool turned = img.exif_orientation >= 5;
     const uint64_t w = turned ? img.height : img.width, h = turned ? img.width : img.height;
@@ -245,6 +268,12 @@ TEST_F(ConvertTest, ResizedConfigsHaveOpenCvDimensions) {
     EXPECT_EQ(TJSAMP_420, sub) << img.member;
   }
   tjDestroy(tj);
+  uint64_t stored = 0;
+  for (Split s : kAllSplits) stored += store->NumExamples(s);
+  EXPECT_EQ(stored, checked);
+  EXPECT_EQ(record_.images.size(), checked + unstorable);
+  EXPECT_GT(unstorable, 0u);  // the awkward download has some
+  EXPECT_GT(checked, 40u);
 }
 
 TEST_F(ConvertTest, FailPolicyStopsAtTheFirstBadInputAndResumeFinishes) {
@@ -341,17 +370,27 @@ TEST(ConvertConfigs, EveryExampleHasAnImageInEveryConfig) {
   std::unique_ptr<Store> store;
   ASSERT_OK(Store::Open(dir.Sub("store"), StoreOptions(), &store));
   EXPECT_EQ((std::vector<Config>{Config::kOriginal, Config::k300k}), store->Configs());
-  size_t truncated = 0;
+  size_t truncated = 0, checked = 0;
   for (const SynthImage& img : record.images) {
     ExampleView ex;
-    if (!store->Get(img.split, img.image_id, &ex).ok()) continue;  // unstorable kinds
+    const Status s = store->Get(img.split, img.image_id, &ex);
+    if (Unstorable(img)) {  // the only images left out
+      EXPECT_TRUE(s.IsNotFound()) << img.member << ": " << s.ToString();
+      continue;
+    }
+    EXPECT_TRUE(s.ok()) << img.member << ": " << s.ToString();
     truncated += img.kind == SynthKind::kTruncated;
     SCOPED_TRACE(img.member);
     for (Config c : store->Configs()) {
       ImageView view;
       EXPECT_OK(store->GetImage(c, img.split, img.image_id, &view));
+      ++checked;
     }
   }
+  uint64_t stored = 0;
+  for (Split split : kAllSplits) stored += store->NumExamples(split);
+  EXPECT_EQ(2 * stored, checked);  // two configs
+  EXPECT_GT(stored, 30u);
   EXPECT_GT(truncated, 0u);
 }
 
@@ -446,12 +485,16 @@ TEST_F(ConvertTest, DumpPrintsTheRecordedFeaturesAndExportTheStoredBytes) {
 
   RunTool("export " + dir_.Sub("store") + " --config original --split validation --out " +
              dir_.Sub("export"));
+  size_t exported = 0;
   for (const SynthImage& img : record_.images) {
     if (img.split != Split::kValidation || Unstorable(img)) continue;
     std::ifstream f(dir_.Sub("export/" + ImageIdHex(img.image_id) + ".jpg"), std::ios::binary);
     const std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
     EXPECT_EQ(img.size, bytes.size()) << img.member;  // the archive's bytes, as they were
+    ++exported;
   }
+  EXPECT_EQ(store->NumExamples(Split::kValidation), exported);
+  EXPECT_GT(exported, 0u);
 }
 
 // One bad input added to a clean download (archives extracted, so a test

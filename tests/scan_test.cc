@@ -19,24 +19,107 @@ using testing::TempDir;
 constexpr uint64_t kTrain = 97;       // examples of the train split
 constexpr uint64_t kValidation = 23;  // the small epoch for resume tests
 
+// --- A reference implementation of the orders, written from scan.h's
+// description (splitmix64 seeded from (seed, epoch), Lemire's bounded draws,
+// Fisher-Yates from the end; blocks permuted, then the examples of each group
+// of `window` landed blocks), so that expected values do not come from
+// Scan::indices(). The golden lists below pin it (and Scan) to fixed values.
+
+uint64_t RefMix(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+struct RefRng {
+  uint64_t state;
+  RefRng(uint64_t seed, uint64_t epoch)
+      : state(RefMix(seed) ^ RefMix(epoch ^ 0x6f69763473636e31ULL)) {}
+  uint64_t Next() {
+    state += 0x9e3779b97f4a7c15ULL;
+    return RefMix(state);
+  }
+  // Lemire: the high word of x * range, redrawn while the low word falls
+  // below 2^64 mod range.
+  uint64_t Below(uint64_t range) {
+    __extension__ using U128 = unsigned __int128;
+    const uint64_t reject_below = (0 - range) % range;
+    for (;;) {
+      const U128 m = static_cast<U128>(Next()) * range;
+      if (static_cast<uint64_t>(m) >= reject_below) return static_cast<uint64_t>(m >> 64);
+    }
+  }
+};
+
+// Fisher-Yates over v[begin, end): i from the last down to 1, swap with a
+// uniform j in [0, i].
+void RefShuffle(std::vector<uint64_t>* v, size_t begin, size_t end, RefRng* rng) {
+  for (size_t n = end - begin; n > 1; --n) {
+    std::swap((*v)[begin + n - 1], (*v)[begin + rng->Below(n)]);
+  }
+}
+
+std::vector<uint64_t> ReferenceOrder(uint64_t n, const ScanOptions& o) {
+  std::vector<uint64_t> order;
+  for (uint64_t i = 0; i < n; ++i) order.push_back(i);
+  if (o.order == ScanOrder::kSequential || n == 0) return order;
+  RefRng rng(o.seed, o.epoch);
+  if (o.order == ScanOrder::kShuffled) {
+    RefShuffle(&order, 0, n, &rng);
+    return order;
+  }
+  std::vector<uint64_t> blocks;
+  for (uint64_t first = 0; first < n; first += o.block_size) blocks.push_back(first);
+  RefShuffle(&blocks, 0, blocks.size(), &rng);
+  std::vector<uint64_t> out;
+  for (size_t g = 0; g < blocks.size(); g += o.window) {
+    const size_t group_begin = out.size();
+    for (size_t k = g; k < std::min<size_t>(g + o.window, blocks.size()); ++k) {
+      for (uint64_t i = blocks[k]; i < std::min<uint64_t>(blocks[k] + o.block_size, n); ++i) {
+        out.push_back(i);
+      }
+    }
+    RefShuffle(&out, group_begin, out.size(), &rng);
+  }
+  return out;
+}
+
+// Shard k of m of an epoch of n: the first n % m shards hold one more.
+std::pair<uint64_t, uint64_t> ShardRange(uint64_t n, uint32_t k, uint32_t m) {
+  const uint64_t begin = k * (n / m) + std::min<uint64_t>(k, n % m);
+  return {begin, begin + n / m + (k < n % m ? 1 : 0)};
+}
+
 // One sample store for the whole suite (it is only read).
 class ScanTest : public ::testing::Test {
  protected:
+  // A failure inside SetUpTestSuite makes gtest (1.11+) mark every test of
+  // the suite SKIPPED, and ctest counts skipped tests as passing (its
+  // SKIP_REGULAR_EXPRESSION from gtest_discover_tests): the set-up's status
+  // is recorded instead and every test fails on it in SetUp.
   static void SetUpTestSuite() {
     dir_ = new TempDir();
     sample_ = new SampleStore();
     SampleSpec spec;
     spec.examples = {kTrain, kValidation, 0};
     spec.configs = {Config::k300k};
-    ASSERT_OK(testing::WriteSampleStore(dir_->Sub("store"), spec, sample_));
+    setup_ = testing::WriteSampleStore(dir_->Sub("store"), spec, sample_);
+    if (!setup_.ok()) return;
     std::unique_ptr<Store> store;
-    ASSERT_OK(Store::Open(sample_->path, StoreOptions(), &store));
+    setup_ = Store::Open(sample_->path, StoreOptions(), &store);
     store_ = store.release();
   }
   static void TearDownTestSuite() {
     delete store_;
+    store_ = nullptr;
     delete sample_;
+    sample_ = nullptr;
     delete dir_;
+    dir_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_TRUE(setup_.ok() && store_ != nullptr)
+        << "the suite's set-up failed: " << setup_.ToString();
   }
 
   static std::vector<uint64_t> Indices(Split split, const ScanOptions& options) {
@@ -44,6 +127,18 @@ class ScanTest : public ::testing::Test {
     const Status s = Scan::Open(store_, split, options, &scan);
     EXPECT_TRUE(s.ok()) << s.ToString();
     return s.ok() ? scan->indices() : std::vector<uint64_t>();
+  }
+
+  // The image ids a scan of `split` with `o` returns, in order: the
+  // generator's record of the split (key order) through the reference order
+  // and the shard's slice of it.
+  static std::vector<uint64_t> ExpectedIds(Split split, const ScanOptions& o) {
+    const std::vector<uint64_t> ids = sample_->Ids(split);
+    const std::vector<uint64_t> order = ReferenceOrder(ids.size(), o);
+    const auto [begin, end] = ShardRange(ids.size(), o.shard_index, o.num_shards);
+    std::vector<uint64_t> out;
+    for (uint64_t pos = begin; pos < end; ++pos) out.push_back(ids.at(order.at(pos)));
+    return out;
   }
 
   static std::vector<uint64_t> Iota(uint64_t n) {
@@ -70,6 +165,7 @@ class ScanTest : public ::testing::Test {
     return ids;
   }
 
+  static inline Status setup_;
   static inline TempDir* dir_ = nullptr;
   static inline SampleStore* sample_ = nullptr;
   static inline Store* store_ = nullptr;
@@ -131,6 +227,149 @@ TEST_F(ScanTest, GoldenShuffleIsPinned) {
   EXPECT_EQ((std::vector<uint64_t>{11, 57, 9, 16, 95, 28, 65, 1}), first8);
 }
 
+// Pins every order for fixed (seed, epoch, n, block_size, window): these
+// lists were recorded once from Scan at commit ccd478e (the reference
+// order, as a checkpoint written then would replay it) and checked against an
+// independent Python transcription of scan.h's algorithm, which also
+// reproduces GoldenShuffleIsPinned's list. Never edit them to make a change
+// pass: a different order here breaks every saved checkpoint.
+TEST_F(ScanTest, GoldenOrdersArePinned) {
+  struct Case {
+    const char* name;
+    Split split;
+    ScanOrder order;
+    uint64_t seed, epoch;
+    uint32_t block_size, window;
+    std::vector<uint64_t> first;  // the first indices of the epoch
+  };
+  const std::vector<Case> cases = {
+      {"sequential", Split::kTrain, ScanOrder::kSequential, 42, 3, 5, 3,
+       {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}},
+      {"shuffled", Split::kTrain, ScanOrder::kShuffled, 42, 3, 5, 3,
+       {85, 4, 92, 33, 0, 16, 84, 35, 30, 44, 14, 79,
+        29, 18, 3, 70, 71, 75, 49, 40, 67, 8, 65, 10}},
+      {"block_shuffled 97 b5 w3", Split::kTrain, ScanOrder::kBlockShuffled, 42, 3, 5, 3,
+       {31, 95, 6, 30, 5, 34, 96, 33, 9, 8, 7, 32,
+        83, 47, 48, 81, 4, 80, 0, 82, 45, 1, 46, 84}},
+      // The whole epoch, its short last block (20..22) included.
+      {"block_shuffled 23 b4 w2", Split::kValidation, ScanOrder::kBlockShuffled, 9, 4, 4, 2,
+       {22, 2, 21, 20, 1, 3, 0, 19, 17, 18, 5, 16, 7, 4, 6, 14, 15, 12, 10, 8, 13, 11, 9}},
+      {"shuffled 23", Split::kValidation, ScanOrder::kShuffled, 9, 4, 4, 2,
+       {2, 17, 21, 4, 19, 3, 18, 12, 1, 13, 7, 9, 15, 6, 0, 14, 10, 20, 5, 22, 8, 16, 11}},
+  };
+  int checked = 0;
+  for (const Case& c : cases) {
+    ScanOptions o;
+    o.order = c.order;
+    o.seed = c.seed;
+    o.epoch = c.epoch;
+    o.block_size = c.block_size;
+    o.window = c.window;
+    const uint64_t n = c.split == Split::kTrain ? kTrain : kValidation;
+    const std::vector<uint64_t> order = Indices(c.split, o);
+    ASSERT_EQ(n, order.size()) << c.name;
+    EXPECT_TRUE(IsPermutation(order, n)) << c.name;
+    EXPECT_EQ(c.first, std::vector<uint64_t>(order.begin(), order.begin() + c.first.size()))
+        << c.name;
+    // The test's reference implementation gives the same pinned values.
+    const std::vector<uint64_t> reference = ReferenceOrder(n, o);
+    EXPECT_EQ(c.first,
+              std::vector<uint64_t>(reference.begin(), reference.begin() + c.first.size()))
+        << c.name;
+    EXPECT_EQ(reference, order) << c.name;
+    ++checked;
+  }
+  EXPECT_EQ(5, checked);
+}
+
+// Scan's orders equal the reference implementation's over many options,
+// splits and shards (the golden lists above pin the reference itself).
+TEST_F(ScanTest, OrdersMatchTheReferenceImplementation) {
+  int checked = 0;
+  for (Split split : {Split::kTrain, Split::kValidation}) {
+    const uint64_t n = split == Split::kTrain ? kTrain : kValidation;
+    for (ScanOrder order :
+         {ScanOrder::kSequential, ScanOrder::kShuffled, ScanOrder::kBlockShuffled}) {
+      for (uint64_t seed : {0u, 1u, 77u}) {
+        for (uint64_t epoch : {0u, 5u}) {
+          for (auto [block_size, window] : {std::pair<uint32_t, uint32_t>{1, 1}, {3, 2},
+                                            {8, 3}, {30, 1}, {256, 16}}) {
+            ScanOptions o;
+            o.order = order;
+            o.seed = seed;
+            o.epoch = epoch;
+            o.block_size = block_size;
+            o.window = window;
+            EXPECT_EQ(ReferenceOrder(n, o), Indices(split, o))
+                << SplitName(split) << " order " << static_cast<int>(order) << " seed " << seed
+                << " epoch " << epoch << " bs " << block_size << " w " << window;
+            ++checked;
+          }
+        }
+      }
+    }
+  }
+  EXPECT_EQ(2 * 3 * 3 * 2 * 5, checked);
+}
+
+// The structure scan.h promises for block-shuffled orders, checked on the
+// order alone: walking the epoch, positions fall into consecutive groups that
+// each hold exactly `window` whole blocks (fewer only in the last group), so
+// every example lies less than window * block_size positions from where its
+// block's first example landed.
+TEST_F(ScanTest, BlockShuffledGroupsAreWholeBlocks) {
+  struct Case {
+    Split split;
+    uint32_t block_size, window;
+  };
+  int groups_checked = 0;
+  for (Case c : {Case{Split::kTrain, 5, 3}, Case{Split::kValidation, 4, 2},
+                 Case{Split::kTrain, 10, 4}, Case{Split::kTrain, 7, 1},
+                 Case{Split::kTrain, 1, 5}}) {
+    for (uint64_t seed : {42u, 3u}) {
+      ScanOptions o;
+      o.order = ScanOrder::kBlockShuffled;
+      o.seed = seed;
+      o.epoch = 3;
+      o.block_size = c.block_size;
+      o.window = c.window;
+      const uint64_t n = c.split == Split::kTrain ? kTrain : kValidation;
+      const std::vector<uint64_t> order = Indices(c.split, o);
+      ASSERT_TRUE(IsPermutation(order, n));
+      const uint64_t num_blocks = (n + c.block_size - 1) / c.block_size;
+      auto block_size_of = [&](uint64_t block) {
+        return std::min<uint64_t>(c.block_size, n - block * c.block_size);
+      };
+      // blocks_done counts blocks found whole inside one group: fewer than
+      // num_blocks while examples remain, so `want` >= 1 and each group
+      // advances.
+      uint64_t pos = 0, blocks_done = 0;
+      while (pos < n) {
+        // A group ends where the examples seen since its start form whole
+        // blocks only and `window` of them (or all that remain).
+        std::map<uint64_t, uint64_t> count;  // block -> examples seen in the group
+        const uint64_t group_begin = pos;
+        const uint64_t want = std::min<uint64_t>(c.window, num_blocks - blocks_done);
+        uint64_t whole = 0;
+        for (; pos < n && whole < want; ++pos) {
+          const uint64_t block = order[pos] / c.block_size;
+          if (++count[block] == block_size_of(block)) ++whole;
+        }
+        EXPECT_EQ(want, count.size())
+            << "group at " << group_begin << " touches a block not wholly inside it (bs "
+            << c.block_size << " w " << c.window << " seed " << seed << ")";
+        EXPECT_EQ(want, whole) << "group at " << group_begin;
+        EXPECT_LE(pos - group_begin, uint64_t{c.window} * c.block_size);
+        blocks_done += whole;
+        ++groups_checked;
+      }
+      EXPECT_EQ(num_blocks, blocks_done);
+    }
+  }
+  // ceil(blocks / window) groups per case: 20/3, 6/2, 10/4, 14/1, 97/5; twice.
+  EXPECT_EQ(2 * (7 + 3 + 3 + 14 + 20), groups_checked);
+}
+
 TEST_F(ScanTest, ShardsAreDisjointBalancedAndCoverTheEpoch) {
   // num_shards = ranks x data-loader workers.
   for (uint32_t num_shards : {1u, 2u, 3u, 6u, 7u, 96u, 97u, 98u, 100u}) {
@@ -142,6 +381,7 @@ TEST_F(ScanTest, ShardsAreDisjointBalancedAndCoverTheEpoch) {
       o.block_size = 5;
       o.window = 2;
       const std::vector<uint64_t> whole = Indices(Split::kTrain, o);
+      EXPECT_EQ(ReferenceOrder(kTrain, o), whole);
       std::vector<uint64_t> concatenated;
       std::set<uint64_t> seen;
       const uint64_t floor = kTrain / num_shards;
@@ -152,6 +392,10 @@ TEST_F(ScanTest, ShardsAreDisjointBalancedAndCoverTheEpoch) {
         ASSERT_OK(Scan::Open(store_, Split::kTrain, o, &scan));
         EXPECT_TRUE(scan->size() == floor || scan->size() == floor + 1)
             << num_shards << " shards, shard " << k << ": " << scan->size();
+        const auto [begin, end] = ShardRange(kTrain, k, num_shards);
+        EXPECT_EQ(std::vector<uint64_t>(whole.begin() + begin, whole.begin() + end),
+                  scan->indices())
+            << num_shards << " shards, shard " << k;
         for (uint64_t i : scan->indices()) {
           EXPECT_TRUE(seen.insert(i).second) << "index " << i << " in two shards";
         }
@@ -214,12 +458,10 @@ TEST_F(ScanTest, NextReturnsTheExamplesOfTheIndices) {
     o.shard_index = 1;
     std::unique_ptr<Scan> scan;
     ASSERT_OK(Scan::Open(store_, Split::kTrain, o, &scan));
-    std::vector<uint64_t> expected;
-    for (uint64_t i : scan->indices()) {
-      ExampleView ex;
-      ASSERT_OK(store_->At(Split::kTrain, i, &ex));
-      expected.push_back(ex.image_id());
-    }
+    // Shard 1 of 2 of 97: positions 49..96 of the epoch.
+    const std::vector<uint64_t> expected = ExpectedIds(Split::kTrain, o);
+    ASSERT_EQ(48u, expected.size());
+    EXPECT_EQ(48u, scan->size());
     std::vector<ExampleView> batch;
     std::vector<uint64_t> got;
     uint64_t batches = 0;
@@ -319,11 +561,10 @@ TEST_F(ScanTest, PrefetchReturnsWhatReadingInNextReturns) {
         }
         if (prefetch == 0) {
           reference = batches;
-          std::vector<uint64_t> ids;
-          for (uint64_t i : scan->indices()) ids.push_back(store_->ImageIds(Split::kTrain)[i]);
           std::vector<uint64_t> flat;
           for (const auto& b : batches) flat.insert(flat.end(), b.begin(), b.end());
-          EXPECT_EQ(ids, flat);
+          EXPECT_EQ(ExpectedIds(Split::kTrain, o), flat);
+          EXPECT_EQ((kTrain + batch_size - 1) / batch_size, batches.size());
         } else {
           EXPECT_EQ(reference, batches) << "prefetch " << prefetch << " batch " << batch_size;
         }
@@ -362,6 +603,7 @@ TEST_F(ScanTest, ResumeFromEveryPositionYieldsTheRemainder) {
     ASSERT_EQ(kValidation, full->size());
     const std::vector<uint64_t> all = Drain(full.get());
     ASSERT_EQ(kValidation, all.size());
+    EXPECT_EQ(ExpectedIds(Split::kValidation, o), all);
     EXPECT_EQ(4u, full->position().epoch);
     EXPECT_EQ(kValidation, full->position().offset);
 

@@ -173,14 +173,17 @@ TEST_P(StoreTest, VocabulariesAndLabelNames) {
   EXPECT_EQ("xclick", store_->vocabulary(VocabKind::kSource).mid(4));
   // A box label names the same class through the boxable list.
   ExampleView view;
+  bool found = false;
   for (const auto& [key, e] : sample_.examples) {
     if (e.bobjects.label.empty()) continue;
     ASSERT_OK(store_->Get(key.first, key.second, &view));
     const uint16_t label = view.bobjects().label[0];
     EXPECT_EQ(sample_.vocab.boxable[e.bobjects.label[0]].mid,
               store_->vocabulary(VocabKind::kBoxable).mid(label));
+    found = true;
     break;
   }
+  EXPECT_TRUE(found) << "no sample example has a box";
   EXPECT_EQ(LabelOrder::kTfds, store_->label_order());
 }
 

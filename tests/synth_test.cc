@@ -366,16 +366,23 @@ class SynthTest : public ::testing::Test {
     o.seed = 42;
     o.max_side = 48;
     o.keep_bytes = true;
-    const Status s = WriteSynthDownload(root(), o, record_);
-    ASSERT_TRUE(s.ok()) << s.ToString();
+    // Not ASSERT here: a failure inside SetUpTestSuite makes gtest mark every
+    // test SKIPPED, which ctest counts as passing; SetUp fails each test.
+    setup_ = WriteSynthDownload(root(), o, record_);
   }
   static void TearDownTestSuite() {
     delete record_;
+    record_ = nullptr;
     delete dir_;
+    dir_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_TRUE(setup_.ok()) << "the suite's set-up failed: " << setup_.ToString();
   }
   static std::string root() { return dir_->Sub("dl"); }
   static const SynthRecord& record() { return *record_; }
 
+  static inline Status setup_;
   static TempDir* dir_;
   static SynthRecord* record_;
 };

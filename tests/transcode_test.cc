@@ -83,6 +83,34 @@ TEST(TargetSize, ExtremeAspectRatios) {
   EXPECT_EQ(Size(25, 0), Target(64, 1, 10));
 }
 
+// The tests below take expected sizes from ExpectedSize, the formula of
+// SPEC.md written independently of TargetSize; it gives the hand-computed
+// values too (incl. ties, kept sizes and this file's 330x250 at T = 30,000).
+TEST(TargetSize, IndependentFormulaGivesTheHandComputedSizes) {
+  struct Case {
+    uint32_t w, h;
+    uint64_t target;
+    Size want;
+  };
+  const Case cases[] = {
+      {1024, 768, 300'000, {632, 474}}, {768, 1024, 300'000, {474, 632}},
+      {1024, 768, 200'000, {516, 387}}, {1300, 1000, 300'000, {624, 480}},
+      {125, 9600, 300'000, {62, 4800}}, {1875, 640, 300'000, {938, 320}},
+      {625, 1280, 200'000, {312, 640}}, {500, 600, 300'000, {500, 600}},
+      {547, 548, 300'000, {547, 548}},  {30000, 16, 300'000, {23717, 13}},
+      {1, 400'000, 300'000, {1, 346410}}, {64, 1, 10, {25, 0}},
+      {330, 250, 30'000, {199, 151}},   {960, 720, 50'000, {258, 194}},
+      {960, 720, 12'000, {126, 95}},    {960, 720, 3'000, {63, 47}},
+  };
+  int checked = 0;
+  for (const Case& c : cases) {
+    EXPECT_EQ(c.want, ExpectedSize(c.w, c.h, c.target)) << c.w << "x" << c.h << " " << c.target;
+    EXPECT_EQ(c.want, Target(c.w, c.h, c.target)) << c.w << "x" << c.h << " " << c.target;
+    ++checked;
+  }
+  EXPECT_EQ(16, checked);
+}
+
 // Every W, H in 1..4000 (16 million pairs, each target), against the
 // independent formula.
 TEST(TargetSize, MatchesCvRoundOnGrid) {
@@ -481,6 +509,7 @@ void ExpectOrientations(Transcoder* t, const std::vector<uint8_t>& base,
     EXPECT_EQ(o >= 5 ? Size(th, tw) : Size(tw, th),
               Size(out.result.width, out.result.height));
     EXPECT_GE(out.psnr, out.ideal - 1.0);
+    int compared = 0;
     for (int other = 1; other <= 8; ++other) {
       uint32_t w, h;
       const std::vector<double> ref =
@@ -490,7 +519,10 @@ void ExpectOrientations(Transcoder* t, const std::vector<uint8_t>& base,
         continue;
       EXPECT_LT(Psnr(ref, out.decoded.pixels), out.psnr - 6.0)
           << "looks like " << other;
+      ++compared;
     }
+    // The three other orientations of the same shape (199x151 is not square).
+    EXPECT_EQ(3, compared);
   }
 }
 
@@ -612,10 +644,8 @@ TEST_F(TranscodeTest, JpegWithoutImageDataBecomesGrayAsInOpenCv) {
       const std::vector<uint8_t> cut(full.begin(), full.begin() + sos + extra);
       TranscodeResult r;
       ASSERT_OK(transcoder_.Transcode(cut, WithTarget(kSmallTarget), &r));
-      uint32_t w = 0, h = 0;
-      TargetSize(small().width, small().height, kSmallTarget, &w, &h);
-      EXPECT_EQ(w, r.width);
-      EXPECT_EQ(h, r.height);
+      // By hand (not TargetSize, the code under test): 330x250 to 199x151.
+      EXPECT_EQ(Size(199, 151), Size(r.width, r.height));
       RgbImage decoded;
       ASSERT_OK(DecodeJpegRgb(r.jpeg, &decoded));
       // Mid-gray, except the few blocks the first bytes may still hold.
