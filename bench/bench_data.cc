@@ -12,8 +12,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "store/keys.h"
-#include "store/view_factory.h"
+#include "store/core/format/keys.h"
+#include "store/core/format/view_factory.h"
 
 namespace oiv4kv::bench {
 namespace {

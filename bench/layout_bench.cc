@@ -1,4 +1,4 @@
-// The candidates for the annotations family's layout (store/layout.cc),
+// The candidates for the annotations family's layout (store/core/format/layout.cc),
 // measured as raw RocksDB databases holding the same keys and records as the
 // benchmark's annotation store: random Gets, each made into a view (block
 // checksums verified, no FlatBuffers verifier: the store's defaults) and
@@ -20,10 +20,10 @@
 #include <random>
 
 #include "bench/bench_data.h"
-#include "store/keys.h"
-#include "store/layout.h"
-#include "store/records.h"
-#include "store/store_internal.h"
+#include "store/core/format/keys.h"
+#include "store/core/format/layout.h"
+#include "store/core/format/records.h"
+#include "store/core/format/store_internal.h"
 
 namespace oiv4kv::bench {
 namespace {

@@ -19,7 +19,7 @@
 #include "bench/bench_data.h"
 #include "oiv4kv/decode.h"  // NOLINT
 #include "oiv4kv/scan.h"
-#include "store/keys.h"
+#include "store/core/format/keys.h"
 
 namespace oiv4kv::bench {
 namespace {

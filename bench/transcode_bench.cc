@@ -16,7 +16,7 @@
 #include <random>
 #include <string>
 
-#include "store/image/image_probe.h"
+#include "store/core/image_probe.h"
 #include "store/image/sample_images.h"
 #include "store/image/transcode.h"
 

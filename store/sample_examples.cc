@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <set>
 
-#include "store/keys.h"
+#include "store/core/format/keys.h"
 
 namespace oiv4kv {
 namespace {

@@ -19,10 +19,10 @@
 #include "oiv4kv/decode.h"
 #include "oiv4kv/version.h"
 #include "oiv4kv/vocabulary.h"
-#include "store/image/image_probe.h"
-#include "store/keys.h"
-#include "store/layout.h"
-#include "store/records.h"
+#include "store/core/image_probe.h"
+#include "store/core/format/keys.h"
+#include "store/core/format/layout.h"
+#include "store/core/format/records.h"
 
 namespace oiv4kv {
 namespace {

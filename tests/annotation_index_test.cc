@@ -1,4 +1,4 @@
-#include "store/annotation_index.h"
+#include "store/core/annotation_index.h"
 
 #include <gtest/gtest.h>
 

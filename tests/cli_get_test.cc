@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "store/image/sample_images.h"
-#include "store/keys.h"
+#include "store/core/format/keys.h"
 #include "tests/testutil.h"
 
 namespace oiv4kv {

@@ -10,9 +10,9 @@
 #include <set>
 #include <sstream>
 
-#include "store/keys.h"
-#include "store/layout.h"
-#include "store/records.h"
+#include "store/core/format/keys.h"
+#include "store/core/format/layout.h"
+#include "store/core/format/records.h"
 #include "tests/testutil.h"
 
 namespace oiv4kv {

@@ -8,8 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "store/keys.h"
-#include "store/layout.h"
+#include "store/core/format/keys.h"
+#include "store/core/format/layout.h"
 #include "tests/testutil.h"
 
 namespace oiv4kv {

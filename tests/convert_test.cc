@@ -20,8 +20,8 @@
 
 #include "oiv4kv/store.h"
 #include "store/image/transcode.h"
-#include "store/keys.h"
-#include "store/layout.h"
+#include "store/core/format/keys.h"
+#include "store/core/format/layout.h"
 #include "store/synth/synth_download.h"
 #include "tests/testutil.h"
 

@@ -1,4 +1,4 @@
-#include "store/image/image_probe.h"
+#include "store/core/image_probe.h"
 
 #include <gtest/gtest.h>
 #include <zlib.h>

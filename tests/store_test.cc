@@ -8,9 +8,9 @@
 #include <fstream>
 
 #include "oiv4kv/version.h"
-#include "store/keys.h"
-#include "store/layout.h"
-#include "store/records.h"
+#include "store/core/format/keys.h"
+#include "store/core/format/layout.h"
+#include "store/core/format/records.h"
 #include "tests/testutil.h"
 
 namespace oiv4kv {

@@ -17,7 +17,7 @@
 #include <set>
 #include <sstream>
 
-#include "store/keys.h"
+#include "store/core/format/keys.h"
 #include "store/synth/synth_download.h"
 #include "store/synth/synth_image.h"
 #include "tests/testutil.h"

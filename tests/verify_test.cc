@@ -9,9 +9,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "store/keys.h"
-#include "store/layout.h"
-#include "store/records.h"
+#include "store/core/format/keys.h"
+#include "store/core/format/layout.h"
+#include "store/core/format/records.h"
 #include "tests/testutil.h"
 
 namespace oiv4kv {

@@ -10,8 +10,8 @@
 
 #include <rocksdb/db.h>
 
-#include "store/layout.h"
-#include "store/records.h"
+#include "store/core/format/layout.h"
+#include "store/core/format/records.h"
 #include "tests/testutil.h"
 
 namespace oiv4kv {

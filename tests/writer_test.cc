@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "store/keys.h"
+#include "store/core/format/keys.h"
 #include "tests/testutil.h"
 
 namespace oiv4kv {

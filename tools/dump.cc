@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "oiv4kv/store.h"
-#include "store/keys.h"
+#include "store/core/format/keys.h"
 #include "tools/commands.h"
 #include "tools/format.h"
 

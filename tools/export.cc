@@ -8,7 +8,7 @@
 #include <memory>
 
 #include "oiv4kv/store.h"
-#include "store/keys.h"
+#include "store/core/format/keys.h"
 #include "tools/commands.h"
 #include "tools/format.h"
 

@@ -15,7 +15,7 @@
 
 #include "oiv4kv/decode.h"
 #include "oiv4kv/store.h"
-#include "store/keys.h"
+#include "store/core/format/keys.h"
 #include "tools/commands.h"
 #include "tools/format.h"
 

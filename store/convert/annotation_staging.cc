@@ -8,8 +8,8 @@
 #include <cstring>
 
 #include "store/annotation_csv.h"
-#include "store/keys.h"
-#include "store/layout.h"
+#include "store/core/format/keys.h"
+#include "store/core/format/layout.h"
 
 namespace oiv4kv {
 namespace {

@@ -15,10 +15,10 @@
 #include "store/convert/archive_reader.h"
 #include "store/convert/input_fingerprint.h"
 #include "store/convert/source_files.h"
-#include "store/image/image_probe.h"
+#include "store/core/image_probe.h"
 #include "store/image/transcode.h"
-#include "store/keys.h"
-#include "store/records.h"
+#include "store/core/format/keys.h"
+#include "store/core/format/records.h"
 #include "store/vocab_files.h"
 
 namespace oiv4kv {

@@ -17,8 +17,8 @@
 #include <new>
 #include <string>
 
-#include "store/image/image_probe.h"
-#include "store/image/png_source.h"
+#include "store/core/image_probe.h"
+#include "store/core/png_source.h"
 #include "store/image/resample.h"
 
 namespace oiv4kv {

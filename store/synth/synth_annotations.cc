@@ -5,7 +5,7 @@
 #include <cmath>
 #include <unordered_set>
 
-#include "store/keys.h"
+#include "store/core/format/keys.h"
 #include "store/synth/text_file.h"
 
 namespace oiv4kv::synth {

@@ -7,7 +7,7 @@
 #include <set>
 #include <thread>
 
-#include "store/keys.h"
+#include "store/core/format/keys.h"
 #include "store/synth/member_sink.h"
 #include "store/synth/synth_annotations.h"
 #include "store/synth/synth_image.h"

@@ -32,7 +32,7 @@ struct StoreOptions {
   // annotations, 0.57 s per million examples from the page cache, checking
   // each block's checksum when verify_checksums) so that Get/At/MultiGet are
   // array lookups into the mmap'ed files: 2.7x faster than a RocksDB Get
-  // (figures in store/layout.cc). Costs 16 bytes of memory per example.
+  // (figures in store/core/format/layout.cc). Costs 16 bytes of memory per example.
   // Turn off for tools that read a few records. Default: true.
   bool index_annotations = true;
 };

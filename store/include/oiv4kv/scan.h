@@ -169,7 +169,7 @@ class Scan {
 
  private:
   struct Batch;
-  class ReadAhead;  // the prefetch thread and its queue (store/scan.cc)
+  class ReadAhead;  // the prefetch thread and its queue (store/core/scan.cc)
 
   Scan(const Store* store, Split split, const ScanOptions& options, uint64_t num_examples,
        std::vector<uint64_t> indices);

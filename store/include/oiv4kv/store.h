@@ -38,7 +38,7 @@
 
 namespace oiv4kv {
 
-struct LayoutTuning;  // internal: store/layout.h
+struct LayoutTuning;  // internal: store/core/format/layout.h
 
 class Store {
  public:

@@ -24,7 +24,7 @@
 
 namespace oiv4kv {
 
-struct LayoutTuning;  // internal: store/layout.h
+struct LayoutTuning;  // internal: store/core/format/layout.h
 
 // The annotations of one example, as the writer takes them. Parallel arrays
 // per group, in the meaning of oiv4kv/views.h.

@@ -7,10 +7,10 @@
 #include <rocksdb/write_batch.h>
 
 #include "oiv4kv/version.h"
-#include "store/keys.h"
-#include "store/layout.h"
-#include "store/records.h"
-#include "store/store_internal.h"
+#include "store/core/format/keys.h"
+#include "store/core/format/layout.h"
+#include "store/core/format/records.h"
+#include "store/core/format/store_internal.h"
 
 namespace oiv4kv {
 

@@ -1,4 +1,4 @@
-#include "store/layout.h"
+#include "store/core/format/layout.h"
 
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -30,7 +30,7 @@ namespace {
 //   (every lookup of a real workload hits), compacted to one level at commit,
 //   read through mmap. The store does not look records up through RocksDB:
 //   at open, AnnotationIndex walks the family once with a pinned iterator
-//   and keeps each record's address (store/annotation_index.h).
+//   and keeps each record's address (store/core/annotation_index.h).
 //     layout_bench AnnotationLayout/... (RocksDB Get)   Gets/s    table
 //     block, zstd, 4K, LRU cache (the first layout)       384k    563 MB
 //     block, none, 4K, LRU cache                          333k    930 MB

@@ -7,12 +7,12 @@
 #include <thread>
 
 #include "oiv4kv/version.h"
-#include "store/annotation_index.h"
-#include "store/keys.h"
-#include "store/layout.h"
-#include "store/records.h"
-#include "store/store_internal.h"
-#include "store/view_factory.h"
+#include "store/core/annotation_index.h"
+#include "store/core/format/keys.h"
+#include "store/core/format/layout.h"
+#include "store/core/format/records.h"
+#include "store/core/format/store_internal.h"
+#include "store/core/format/view_factory.h"
 
 namespace oiv4kv {
 

@@ -1,10 +1,10 @@
-#include "store/annotation_index.h"
+#include "store/core/annotation_index.h"
 
 #include <algorithm>
 #include <bit>
 
-#include "store/keys.h"
-#include "store/layout.h"
+#include "store/core/format/keys.h"
+#include "store/core/format/layout.h"
 
 namespace oiv4kv {
 

@@ -1,4 +1,4 @@
-#include "store/records.h"
+#include "store/core/format/records.h"
 
 #include <cstring>
 #include <memory>

@@ -1,4 +1,4 @@
-#include "store/keys.h"
+#include "store/core/format/keys.h"
 
 #include <cstdio>
 

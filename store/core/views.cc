@@ -2,9 +2,9 @@
 
 #include <cstring>
 
-#include "store/keys.h"
-#include "store/records.h"
-#include "store/view_factory.h"
+#include "store/core/format/keys.h"
+#include "store/core/format/records.h"
+#include "store/core/format/view_factory.h"
 
 namespace oiv4kv {
 namespace {

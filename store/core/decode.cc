@@ -10,9 +10,9 @@
 #include <new>
 #include <string>
 
-#include "store/image/image_probe.h"
-#include "store/image/png_source.h"
-#include "store/keys.h"
+#include "store/core/image_probe.h"
+#include "store/core/png_source.h"
+#include "store/core/format/keys.h"
 
 namespace oiv4kv {
 namespace {

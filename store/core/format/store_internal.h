@@ -7,7 +7,7 @@
 
 #include "oiv4kv/store.h"
 #include "oiv4kv/writer.h"
-#include "store/layout.h"
+#include "store/core/format/layout.h"
 
 namespace oiv4kv {
 

@@ -2,7 +2,7 @@
 // store's mmap'ed annotation tables, found once at open by a walk with a
 // pinned RocksDB iterator, so that a lookup is an array access instead of a
 // RocksDB Get (the Get path costs ~1 us of bookkeeping per call; figures in
-// store/layout.cc).
+// store/core/format/layout.cc).
 //
 // The walk reads every block once (verifying its checksum when asked) and
 // checks that the keys are exactly the splits' id lists, in order. The
