@@ -1,4 +1,4 @@
-// The 300k transcode (store/image Transcoder) against TFDS's OpenCV path
+// The 300k transcode (store/convert Transcoder) against TFDS's OpenCV path
 // (cv::imdecode(IMREAD_COLOR) + cv::resize(fx = fy = f, INTER_LINEAR) +
 // cv::imencode(".jpg", q72)) on the same generated photo-like q90 JPEGs, one
 // thread each. Counters: psnr_db against a double-precision area resample of
@@ -18,7 +18,7 @@
 
 #include "store/core/image_probe.h"
 #include "store/image/sample_images.h"
-#include "store/image/transcode.h"
+#include "store/convert/transcode.h"
 
 #ifdef OIV4KV_HAVE_OPENCV
 #include <opencv2/core.hpp>

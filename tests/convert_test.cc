@@ -19,7 +19,7 @@
 #include <set>
 
 #include "oiv4kv/store.h"
-#include "store/image/transcode.h"
+#include "store/convert/transcode.h"
 #include "store/core/format/keys.h"
 #include "store/core/format/layout.h"
 #include "store/synth/synth_download.h"

@@ -1,4 +1,4 @@
-#include "store/image/transcode.h"
+#include "store/convert/transcode.h"
 
 #include <gtest/gtest.h>
 #include <turbojpeg.h>

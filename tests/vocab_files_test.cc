@@ -1,4 +1,4 @@
-#include "store/vocab_files.h"
+#include "store/convert/vocab_files.h"
 
 #include <gtest/gtest.h>
 

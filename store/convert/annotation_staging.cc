@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "store/annotation_csv.h"
+#include "store/convert/annotation_csv.h"
 #include "store/core/format/keys.h"
 #include "store/core/format/layout.h"
 

@@ -16,10 +16,10 @@
 #include "store/convert/input_fingerprint.h"
 #include "store/convert/source_files.h"
 #include "store/core/image_probe.h"
-#include "store/image/transcode.h"
+#include "store/convert/transcode.h"
 #include "store/core/format/keys.h"
 #include "store/core/format/records.h"
-#include "store/vocab_files.h"
+#include "store/convert/vocab_files.h"
 
 namespace oiv4kv {
 namespace {

@@ -1,5 +1,5 @@
 // libpng reading from memory: the state and callbacks that both PNG readers
-// (store/core/decode.cc and store/image/transcode.cc) hand to libpng. libpng's
+// (store/core/decode.cc and store/convert/transcode.cc) hand to libpng. libpng's
 // error handler longjmps, so the state is plain values. Header-only: the
 // readers live in different libraries.
 #pragma once

@@ -82,7 +82,7 @@ std::vector<uint8_t> ExifTiffBlock(int orientation, bool big_endian);
 std::vector<uint8_t> WithApp1(std::span<const uint8_t> jpeg,
                               std::span<const uint8_t> tiff);
 
-// --- Reference measures (double precision, no shared code with store/image)
+// --- Reference measures (double precision, no shared code with store/convert)
 
 // Area-average resample of `image` to width x height: each output pixel the
 // mean of the source area it covers, pixels as unit squares. The ideal the

@@ -1,4 +1,4 @@
-#include "store/image/resample.h"
+#include "store/convert/resample.h"
 
 #include <libyuv/rotate.h>
 

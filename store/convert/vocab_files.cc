@@ -1,4 +1,4 @@
-#include "store/vocab_files.h"
+#include "store/convert/vocab_files.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -10,7 +10,7 @@
 #include <memory>
 #include <unordered_map>
 
-#include "store/csv_reader.h"
+#include "store/convert/csv_reader.h"
 
 namespace oiv4kv {
 namespace {

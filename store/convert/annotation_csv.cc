@@ -1,4 +1,4 @@
-#include "store/annotation_csv.h"
+#include "store/convert/annotation_csv.h"
 
 #include <charconv>
 #include <span>

@@ -1,4 +1,4 @@
-#include "store/image/transcode.h"
+#include "store/convert/transcode.h"
 
 // clang-format off
 #include <cstdio>  // jpeglib.h needs FILE
@@ -19,7 +19,7 @@
 
 #include "store/core/image_probe.h"
 #include "store/core/png_source.h"
-#include "store/image/resample.h"
+#include "store/convert/resample.h"
 
 namespace oiv4kv {
 namespace {

@@ -19,7 +19,7 @@
 
 #include "oiv4kv/status.h"
 #include "oiv4kv/vocabulary.h"
-#include "store/csv_reader.h"
+#include "store/convert/csv_reader.h"
 
 namespace oiv4kv {
 

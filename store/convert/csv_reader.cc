@@ -1,4 +1,4 @@
-#include "store/csv_reader.h"
+#include "store/convert/csv_reader.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
