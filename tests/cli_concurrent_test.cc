@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "oiv4kv/store.h"
-#include "store/verify.h"
+#include "store/verify/verify.h"
 #include "tests/testutil.h"
 
 namespace oiv4kv {

@@ -1,7 +1,7 @@
 // VerifyStore on generated stores: a clean store has no problem, and each
 // kind of damage, written around the writer with valid block checksums, is
 // a problem naming the key and the reason.
-#include "store/verify.h"
+#include "store/verify/verify.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // oiv4-kv verify STORE [--deep] [--json]: checks a store from its files'
-// checksums to its records' values (store/verify.h) and lists the problems.
-#include "store/verify.h"
+// checksums to its records' values (store/verify/verify.h) and lists the problems.
+#include "store/verify/verify.h"
 
 #include <unistd.h>
 

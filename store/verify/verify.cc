@@ -1,4 +1,4 @@
-#include "store/verify.h"
+#include "store/verify/verify.h"
 
 #include <rocksdb/convenience.h>
 #include <rocksdb/metadata.h>
