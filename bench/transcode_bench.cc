@@ -17,7 +17,7 @@
 #include <string>
 
 #include "store/core/image_probe.h"
-#include "store/image/sample_images.h"
+#include "store/testing/sample_images.h"
 #include "store/convert/transcode.h"
 
 #ifdef OIV4KV_HAVE_OPENCV

@@ -13,7 +13,7 @@ packages=(
   libcli11-dev              # command line
   nlohmann-json3-dev        # JSON output of the command line
   libyuv-dev                # scaling and colour conversion
-  libpng-dev                # PNG files under .jpg names (store/image, synthetic downloads)
+  libpng-dev                # PNG files under .jpg names (decode, transcode, synthetic downloads)
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev  # the OpenCV baseline in transcode_bench
   libgtest-dev libgmock-dev libbenchmark-dev  # tests and benchmarks
   liblmdb-dev               # the LMDB baseline in benchmarks

@@ -5,7 +5,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "store/image/sample_images.h"
+#include "store/testing/sample_images.h"
 #include "store/core/format/keys.h"
 #include "tests/testutil.h"
 

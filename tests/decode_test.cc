@@ -18,7 +18,7 @@
 
 #include "oiv4kv/store.h"
 #include "oiv4kv/writer.h"
-#include "store/image/sample_images.h"
+#include "store/testing/sample_images.h"
 #include "store/synth/synth_image.h"
 #include "tests/testutil.h"
 

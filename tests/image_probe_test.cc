@@ -6,7 +6,7 @@
 #include <random>
 #include <string>
 
-#include "store/image/sample_images.h"
+#include "store/testing/sample_images.h"
 #include "tests/testutil.h"
 
 namespace oiv4kv {

@@ -7,7 +7,7 @@
 
 #include <random>
 
-#include "store/image/sample_images.h"
+#include "store/testing/sample_images.h"
 
 namespace oiv4kv::testing {
 

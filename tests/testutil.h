@@ -14,7 +14,7 @@
 #include "oiv4kv/status.h"
 #include "oiv4kv/store.h"
 #include "oiv4kv/writer.h"
-#include "store/sample_examples.h"
+#include "store/testing/sample_examples.h"
 
 #define ASSERT_OK(expr)                                              \
   do {                                                               \

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "store/core/image_probe.h"
-#include "store/image/sample_images.h"
+#include "store/testing/sample_images.h"
 #include "store/synth/synth_image.h"
 #include "tests/testutil.h"
 

@@ -1,5 +1,5 @@
 // write_sample_store DIR: writes two small sample stores for the Python tests
-// (store/sample_examples.h, committed, config original):
+// (store/testing/sample_examples.h, committed, config original):
 //   DIR/good  as the generator makes it;
 //   DIR/bad   the same, but each display name of the `all` class list is
 //             prefixed with the bytes ff fe, which are not UTF-8 (a store may

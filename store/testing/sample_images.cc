@@ -1,4 +1,4 @@
-#include "store/image/sample_images.h"
+#include "store/testing/sample_images.h"
 
 // clang-format off
 #include <cstdio>   // jpeglib.h needs FILE

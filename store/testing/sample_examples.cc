@@ -1,4 +1,4 @@
-#include "store/sample_examples.h"
+#include "store/testing/sample_examples.h"
 
 #include <algorithm>
 #include <cstdio>
