@@ -589,8 +589,10 @@ class Conversion {
 
   Status Commit() {
     ConfigCommit commit;
-    commit.options = {r_.source, threads_, r_.skip_bad_inputs ? "skip" : "fail", r_.max_pixels,
-                      r_.label_lists};
+    commit.options = {r_.source, threads_,
+                      std::string(ErrorPolicyName(r_.skip_bad_inputs ? ErrorPolicy::kSkip
+                                                                     : ErrorPolicy::kFail)),
+                      r_.max_pixels, r_.label_lists};
     ConvertReport& report = commit.report;
     std::string orphans;
     if (writer_->GetProgress(kOrphanRowsKey, &orphans).ok()) {

@@ -232,6 +232,19 @@ def test_store_properties(store, store_path):
     assert oiv4kv.SCHEMA_VERSION >= 1
 
 
+def test_default_config_is_the_command_lines(store, store_path):
+    # original and 300k are complete: the rule (Store::DefaultConfig) is the
+    # first complete of 300k, 200k, original, for Python as for `oiv4-kv get`.
+    assert store.default_config == "300k"
+    split = store.split("validation")
+    assert bytes(split.image(1)) == bytes(split.image(1, "300k"))
+    assert bytes(split.image(1)) != bytes(split.image(1, "original"))
+    assert split.image_size(1) == split.image_size(1, "300k")
+    cli = json.loads(run_cli("get", store_path, "--split", "validation", "--index", 1,
+                             "--json").stdout)
+    assert cli["config"] == store.default_config
+
+
 def test_rocksdb_get_path_agrees_with_the_index(store_path):
     indexed = oiv4kv.Store(str(store_path))
     other = oiv4kv.Store(str(store_path), index_annotations=False, verify_records=True)
