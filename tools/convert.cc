@@ -17,7 +17,10 @@ Status ParseSplits(const std::string& list, std::vector<Split>* out) {
   std::string name;
   while (std::getline(ss, name, ',')) {
     auto split = ParseSplit(name);
-    if (!split) return Status::InvalidArgument("unknown split '" + name + "'");
+    if (!split) {
+      return Status::InvalidArgument("unknown split '" + name + "' in --splits (" +
+                                     JoinNames(SplitNames()) + ")");
+    }
     if (std::find(out->begin(), out->end(), *split) == out->end()) out->push_back(*split);
   }
   if (out->empty()) return Status::InvalidArgument("--splits names no split");
