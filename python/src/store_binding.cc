@@ -354,7 +354,10 @@ workers open it again too.
            }, py::arg("split"), py::arg("image_id"))
       .def("vocabulary", [](const StoreRef& s, const std::string& kind) {
              const std::optional<VocabKind> k = ParseVocabKind(kind);
-             if (!k) throw py::value_error("unknown vocabulary '" + kind + "' (all, trainable, boxable or source)");
+             if (!k) {
+               throw py::value_error("unknown vocabulary '" + kind + "' (" +
+                                     JoinNames(VocabKindNames()) + ")");
+             }
              return VocabularyRef{s.handle->Get(), *k};
            }, py::arg("kind"), "'all' (objects), 'trainable' (objects_trainable), 'boxable' (bobjects) or 'source'.")
       .def("__repr__", [](const StoreRef& s) { return "<oiv4kv.Store " + s.handle->path() + ">"; })

@@ -245,6 +245,28 @@ def test_default_config_is_the_command_lines(store, store_path):
     assert cli["config"] == store.default_config
 
 
+def test_name_errors_list_the_apis_names(store):
+    # The binding's tables are the public API's (XNames); lists by hand.
+    split = store.split("train")
+    cases = [
+        (lambda: store.split("dev"), "unknown split 'dev' (train, validation or test)"),
+        (lambda: split.image(0, "300K"), "unknown config '300K' (original, 300k or 200k)"),
+        (lambda: store.vocabulary("box"),
+         "unknown vocabulary 'box' (all, trainable, boxable or source)"),
+        (lambda: oiv4kv.DecodeOptions(pixel_format="rgba"),
+         "pixel_format must be 'rgb', 'bgr' or 'gray', not 'rgba'"),
+        (lambda: oiv4kv.DecodeOptions(truncated="skip"),
+         "truncated must be 'error' or 'warn', not 'skip'"),
+        (lambda: split.scan(order="random"),
+         "order must be 'sequential', 'shuffled' or 'block_shuffled', not 'random'"),
+    ]
+    for call, message in cases:
+        with pytest.raises(ValueError) as e:
+            call()
+        assert str(e.value) == message
+    assert len(cases) == 6
+
+
 def test_rocksdb_get_path_agrees_with_the_index(store_path):
     indexed = oiv4kv.Store(str(store_path))
     other = oiv4kv.Store(str(store_path), index_annotations=False, verify_records=True)
