@@ -55,8 +55,8 @@ inline constexpr std::array<std::string_view, 6> kSourceNames = {
 // Target pixel count of a resized config (0 for `original`).
 uint64_t TargetPixels(Config config);
 
-// Names and parsers, one set per enum (the same style for every public enum:
-// ScanOrder in scan.h, PixelFormat and TruncatedPolicy in decode.h):
+// Names and parsers, one set per enum, the same for every public enum (also
+// ScanOrder in scan.h, PixelFormat/TruncatedPolicy in decode.h, ErrorPolicy):
 //   std::string_view XName(X)                   the name, e.g. "validation"
 //   std::optional<X> ParseX(std::string_view)   exact, case-sensitive match of
 //                                               a name; nullopt for anything else
