@@ -410,6 +410,13 @@ std::vector<Config> Store::Configs() const {
   return out;
 }
 
+std::optional<Config> Store::DefaultConfig() const {
+  for (Config c : kDefaultConfigOrder) {
+    if (HasConfig(c)) return c;
+  }
+  return std::nullopt;
+}
+
 bool Store::HasConfig(Config config) const {
   const ConfigManifest* c = manifest_.FindConfig(config);
   return c != nullptr && c->complete;

@@ -437,8 +437,8 @@ TEST(StoreConfigs, AConfigAddedLaterIsVisibleOnlyOnceCommitted) {
     ASSERT_OK(writer->BeginConfig(Config::k300k));
     Batch batch;
     const auto first = sample.examples.begin()->first;
-    batch.AddImage(Config::k300k, first.first, first.second, gen.ImageBytes(10, 20),
-                   {1, 1, ImageFormat::kJpeg});
+    ASSERT_OK(batch.AddImage(Config::k300k, first.first, first.second, gen.ImageBytes(10, 20),
+                             {1, 1, ImageFormat::kJpeg}));
     ASSERT_OK(writer->Write(batch));
   }
   // In progress: a reader sees the committed config only.
@@ -514,9 +514,10 @@ TEST(StoreLimits, EmptySequencesAndMaximumSizes) {
   const std::vector<uint8_t> one_byte = {0x42};
   std::vector<uint8_t> large(8 << 20);
   for (size_t i = 0; i < large.size(); ++i) large[i] = static_cast<uint8_t>(i * 31);
-  batch.AddImage(Config::k200k, Split::kTest, 0, one_byte, {1, 1, ImageFormat::kPng});
-  batch.AddImage(Config::k200k, Split::kTest, ~0ULL, large,
-                 {0xffffffffu, 65535, ImageFormat::kUnknown});
+  ASSERT_OK(batch.AddImage(Config::k200k, Split::kTest, 0, one_byte, {1, 1, ImageFormat::kPng}));
+  // The largest sizes a Batch accepts (PNG's 2^31 - 1 a side).
+  ASSERT_OK(batch.AddImage(Config::k200k, Split::kTest, ~0ULL, large,
+                           {0x7fffffffu, 65535, ImageFormat::kPng}));
   ASSERT_OK(writer->Write(batch));
   const Split splits[] = {Split::kTest};
   ASSERT_OK(writer->CommitAnnotations(LabelOrder::kDownload, splits));
@@ -545,7 +546,7 @@ TEST(StoreLimits, EmptySequencesAndMaximumSizes) {
   ASSERT_OK(store->GetImage(Config::k200k, Split::kTest, ~0ULL, &image));
   EXPECT_TRUE(std::equal(large.begin(), large.end(), image.bytes().begin(),
                          image.bytes().end()));
-  EXPECT_EQ(0xffffffffu, image.width());
+  EXPECT_EQ(0x7fffffffu, image.width());
   EXPECT_EQ(65535u, image.height());
   EXPECT_EQ(LabelOrder::kDownload, store->label_order());
 }

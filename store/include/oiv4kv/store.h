@@ -22,9 +22,11 @@
 //   decode(img.bytes(), img.width(), img.height());
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -39,6 +41,11 @@
 namespace oiv4kv {
 
 struct LayoutTuning;  // internal: store/layout.h
+
+// The order in which Store::DefaultConfig looks for a complete config: the
+// smaller resized images first, `original` (the largest) last.
+inline constexpr std::array<Config, kNumConfigs> kDefaultConfigOrder = {
+    Config::k300k, Config::k200k, Config::kOriginal};
 
 class Store {
  public:
@@ -90,6 +97,11 @@ class Store {
   // The configs whose images are complete, in kAllConfigs order.
   std::vector<Config> Configs() const;
   bool HasConfig(Config config) const;
+  // The config a reader uses when none is named: the first complete config
+  // of kDefaultConfigOrder (300k, 200k, original); nullopt if the store has
+  // no complete config. The one rule of `oiv4-kv get --image/--rgb`,
+  // `oiv4-kv bench`, and Python's image/decoded/scan/torch datasets.
+  std::optional<Config> DefaultConfig() const;
 
   const Vocabulary& vocabulary(VocabKind kind) const;
   LabelOrder label_order() const { return manifest_.label_order; }
