@@ -144,6 +144,33 @@ TEST_P(StoreTest, MultiGetAnswersEachKeyLikeGet) {
   for (const Status& s : statuses) EXPECT_TRUE(s.IsNotSupported());
 }
 
+TEST_P(StoreTest, MultiImageAtAnswersEachIndexLikeImageAt) {
+  const std::vector<uint64_t> test_ids = sample_.Ids(Split::kTest);
+  ASSERT_GE(test_ids.size(), 2u);
+  const uint64_t last = test_ids.size() - 1, past = test_ids.size() + 5;
+  const std::vector<uint64_t> indices = {last, 0, past, 0};
+  std::vector<ImageView> images;
+  std::vector<Status> statuses;
+  store_->MultiImageAt(Config::kOriginal, Split::kTest, indices, &images, &statuses);
+  ASSERT_EQ(indices.size(), images.size());
+  ASSERT_EQ(indices.size(), statuses.size());
+  EXPECT_TRUE(statuses[2].IsInvalidArgument()) << statuses[2].ToString();
+  size_t checked = 0;
+  for (size_t i : {0, 1, 3}) {
+    ASSERT_OK(statuses[i]);
+    const auto& expected =
+        sample_.images.at({Config::kOriginal, Split::kTest, test_ids[indices[i]]});
+    EXPECT_TRUE(std::equal(expected.bytes.begin(), expected.bytes.end(),
+                           images[i].bytes().begin(), images[i].bytes().end()));
+    ++checked;
+  }
+  EXPECT_EQ(3u, checked);
+  // A config the store lacks: NotSupported for the valid indices.
+  store_->MultiImageAt(Config::k300k, Split::kTest, indices, &images, &statuses);
+  EXPECT_TRUE(statuses[0].IsNotSupported()) << statuses[0].ToString();
+  EXPECT_TRUE(statuses[2].IsInvalidArgument()) << statuses[2].ToString();
+}
+
 TEST_P(StoreTest, AbsentKeysAndConfigs) {
   ExampleView view;
   const Status s = store_->Get(Split::kTrain, 0x0123456789abcdefULL, &view);

@@ -76,7 +76,9 @@ class Store {
                  ImageView* out) const;
 
   // Batched lookups: resizes `out` and `statuses` to the batch size; entry i
-  // answers image_ids[i] (or indices[i]) as Get/At/GetImage would.
+  // answers image_ids[i] (or indices[i]) as Get/At/GetImage/ImageAt would.
+  // Names: Get* look up by image id, *At by index in the split; the *Image*
+  // forms return images of a config, the others annotations.
   void MultiGet(Split split, std::span<const uint64_t> image_ids,
                 std::vector<ExampleView>* out,
                 std::vector<Status>* statuses) const;
@@ -87,6 +89,8 @@ class Store {
                       std::span<const uint64_t> image_ids,
                       std::vector<ImageView>* out,
                       std::vector<Status>* statuses) const;
+  void MultiImageAt(Config config, Split split, std::span<const uint64_t> indices,
+                    std::vector<ImageView>* out, std::vector<Status>* statuses) const;
 
   // Examples in `split` (0 for a split the store does not hold).
   uint64_t NumExamples(Split split) const;
