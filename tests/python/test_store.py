@@ -295,3 +295,8 @@ def test_exif_orientation_applied_to_original_matches_300k_that_boxes_refer_to(s
                 checked += 1
     assert checked > 10
     assert differs >= 1, "synth should make an image whose EXIF tag turns it by 90 degrees"
+
+
+def test_split_and_config_names_come_from_the_library():
+    assert oiv4kv.SPLITS == SPLITS
+    assert oiv4kv.CONFIGS == ("original", "300k", "200k")
