@@ -118,13 +118,37 @@ TEST_F(CliGetTest, JsonIsTheWrittenExample) {
   EXPECT_GT(checked, 2u) << "too few examples with boxes and trainable labels";
 }
 
-TEST_F(CliGetTest, IdsTakeUpToSixteenHexDigitsInEitherCase) {
+TEST_F(CliGetTest, IdsAreSixteenHexDigitsInEitherCaseOrTheFileName) {
   const uint64_t id = sample_.Ids(Split::kTest)[2];
   std::string upper = ImageIdHex(id);
   for (char& c : upper) c = static_cast<char>(std::toupper(c));
-  const CommandResult r = Oiv4kv(Get("--split test --json --id " + upper));
-  ASSERT_EQ(0, r.exit_code) << r.out;
-  EXPECT_EQ(ImageIdHex(id), nlohmann::json::parse(r.out)["image_id"]);
+  int checked = 0;
+  for (const std::string& text : {upper, ImageIdHex(id) + ".jpg", upper + ".jpg"}) {
+    const CommandResult r = Oiv4kv(Get("--split test --json --id " + text));
+    ASSERT_EQ(0, r.exit_code) << text << ": " << r.out;
+    EXPECT_EQ(ImageIdHex(id), nlohmann::json::parse(r.out)["image_id"]) << text;
+    ++checked;
+  }
+  EXPECT_EQ(3, checked);
+}
+
+// One rule (oiv4kv/image_id.h): fewer than 16 digits is a usage error that
+// says what an id is, not a lookup of a zero-padded id.
+TEST_F(CliGetTest, IdsOfOtherLengthsAreRefusedWithTheRule) {
+  int checked = 0;
+  for (const std::string& text : {std::string("123456789abcdef"), std::string("1"),
+                                  std::string("0123456789abcdef0"), std::string("0x23456789abcdef"),
+                                  std::string("0123456789abcdef.JPG")}) {
+    const CommandResult r = Oiv4kv(Get("--split train --id " + text), true);
+    EXPECT_EQ(2, r.exit_code) << text << ": " << r.out;
+    EXPECT_NE(std::string::npos,
+              r.out.find("not an image id: " + text + " (" + std::to_string(text.size()) +
+                         " characters; want exactly 16 hex digits, e.g. 0011d545a9314517, or "
+                         "<16 hex digits>.jpg)"))
+        << r.out;
+    ++checked;
+  }
+  EXPECT_EQ(5, checked);
 }
 
 TEST_F(CliGetTest, TextShowsMidsNamesAndBoxes) {

@@ -79,7 +79,8 @@ TEST(CliInfo, StoreWithoutCurrentSaysCurrentIsMissing) {
   ASSERT_OK(testing::WriteSampleStore(dir.Sub("s"), spec, &sample));
   ASSERT_TRUE(std::filesystem::remove(sample.path + "/CURRENT"));
   int checked = 0;
-  for (const char* command : {"info ", "info --json ", "verify ", "verify --json ", "get --split train --id 1 "}) {
+  for (const char* command : {"info ", "info --json ", "verify ", "verify --json ",
+                              "get --split train --id 0000000000000001 "}) {
     const CommandResult r = Oiv4kv(command + sample.path, true);
     EXPECT_EQ(1, r.exit_code) << command << r.out;
     EXPECT_NE(std::string::npos, r.out.find(sample.path + ": the folder holds a store's files "

@@ -941,12 +941,12 @@ TEST(DecodeView, NamesTheImage) {
     ASSERT_OK(Writer::Open(sample.path, WriterOptions(), &writer));
     ASSERT_OK(writer->BeginConfig(Config::k300k));
     Batch batch;
-    batch.AddImage(Config::k300k, Split::kTrain, ids[0], good,
-                   {50, 40, ImageFormat::kJpeg});
-    batch.AddImage(Config::k300k, Split::kTrain, ids[1], cut,
-                   {50, 40, ImageFormat::kJpeg});
-    batch.AddImage(Config::k300k, Split::kTrain, ids[2], garbage,
-                   {1, 1, ImageFormat::kJpeg});
+    ASSERT_OK(batch.AddImage(Config::k300k, Split::kTrain, ids[0], good,
+                             {50, 40, ImageFormat::kJpeg}));
+    ASSERT_OK(batch.AddImage(Config::k300k, Split::kTrain, ids[1], cut,
+                             {50, 40, ImageFormat::kJpeg}));
+    ASSERT_OK(batch.AddImage(Config::k300k, Split::kTrain, ids[2], garbage,
+                             {1, 1, ImageFormat::kJpeg}));
     ASSERT_OK(writer->Write(batch));
     ASSERT_OK(writer->CommitConfig(Config::k300k, ConfigCommit{}));
   }

@@ -144,6 +144,33 @@ TEST_P(StoreTest, MultiGetAnswersEachKeyLikeGet) {
   for (const Status& s : statuses) EXPECT_TRUE(s.IsNotSupported());
 }
 
+TEST_P(StoreTest, MultiImageAtAnswersEachIndexLikeImageAt) {
+  const std::vector<uint64_t> test_ids = sample_.Ids(Split::kTest);
+  ASSERT_GE(test_ids.size(), 2u);
+  const uint64_t last = test_ids.size() - 1, past = test_ids.size() + 5;
+  const std::vector<uint64_t> indices = {last, 0, past, 0};
+  std::vector<ImageView> images;
+  std::vector<Status> statuses;
+  store_->MultiImageAt(Config::kOriginal, Split::kTest, indices, &images, &statuses);
+  ASSERT_EQ(indices.size(), images.size());
+  ASSERT_EQ(indices.size(), statuses.size());
+  EXPECT_TRUE(statuses[2].IsInvalidArgument()) << statuses[2].ToString();
+  size_t checked = 0;
+  for (size_t i : {0, 1, 3}) {
+    ASSERT_OK(statuses[i]);
+    const auto& expected =
+        sample_.images.at({Config::kOriginal, Split::kTest, test_ids[indices[i]]});
+    EXPECT_TRUE(std::equal(expected.bytes.begin(), expected.bytes.end(),
+                           images[i].bytes().begin(), images[i].bytes().end()));
+    ++checked;
+  }
+  EXPECT_EQ(3u, checked);
+  // A config the store lacks: NotSupported for the valid indices.
+  store_->MultiImageAt(Config::k300k, Split::kTest, indices, &images, &statuses);
+  EXPECT_TRUE(statuses[0].IsNotSupported()) << statuses[0].ToString();
+  EXPECT_TRUE(statuses[2].IsInvalidArgument()) << statuses[2].ToString();
+}
+
 TEST_P(StoreTest, AbsentKeysAndConfigs) {
   ExampleView view;
   const Status s = store_->Get(Split::kTrain, 0x0123456789abcdefULL, &view);
@@ -437,8 +464,8 @@ TEST(StoreConfigs, AConfigAddedLaterIsVisibleOnlyOnceCommitted) {
     ASSERT_OK(writer->BeginConfig(Config::k300k));
     Batch batch;
     const auto first = sample.examples.begin()->first;
-    batch.AddImage(Config::k300k, first.first, first.second, gen.ImageBytes(10, 20),
-                   {1, 1, ImageFormat::kJpeg});
+    ASSERT_OK(batch.AddImage(Config::k300k, first.first, first.second, gen.ImageBytes(10, 20),
+                             {1, 1, ImageFormat::kJpeg}));
     ASSERT_OK(writer->Write(batch));
   }
   // In progress: a reader sees the committed config only.
@@ -514,9 +541,10 @@ TEST(StoreLimits, EmptySequencesAndMaximumSizes) {
   const std::vector<uint8_t> one_byte = {0x42};
   std::vector<uint8_t> large(8 << 20);
   for (size_t i = 0; i < large.size(); ++i) large[i] = static_cast<uint8_t>(i * 31);
-  batch.AddImage(Config::k200k, Split::kTest, 0, one_byte, {1, 1, ImageFormat::kPng});
-  batch.AddImage(Config::k200k, Split::kTest, ~0ULL, large,
-                 {0xffffffffu, 65535, ImageFormat::kUnknown});
+  ASSERT_OK(batch.AddImage(Config::k200k, Split::kTest, 0, one_byte, {1, 1, ImageFormat::kPng}));
+  // The largest sizes a Batch accepts (PNG's 2^31 - 1 a side).
+  ASSERT_OK(batch.AddImage(Config::k200k, Split::kTest, ~0ULL, large,
+                           {0x7fffffffu, 65535, ImageFormat::kPng}));
   ASSERT_OK(writer->Write(batch));
   const Split splits[] = {Split::kTest};
   ASSERT_OK(writer->CommitAnnotations(LabelOrder::kDownload, splits));
@@ -545,7 +573,7 @@ TEST(StoreLimits, EmptySequencesAndMaximumSizes) {
   ASSERT_OK(store->GetImage(Config::k200k, Split::kTest, ~0ULL, &image));
   EXPECT_TRUE(std::equal(large.begin(), large.end(), image.bytes().begin(),
                          image.bytes().end()));
-  EXPECT_EQ(0xffffffffu, image.width());
+  EXPECT_EQ(0x7fffffffu, image.width());
   EXPECT_EQ(65535u, image.height());
   EXPECT_EQ(LabelOrder::kDownload, store->label_order());
 }

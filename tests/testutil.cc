@@ -60,7 +60,7 @@ Status WriteImages(Writer* writer, Config config, SampleExampleGenerator* gen,
   Batch batch;
   for (const auto& [key, e] : sample->examples) {
     StoredImage img{gen->ImageBytes(100, 20'000), RandomMeta(gen->rng())};
-    batch.AddImage(config, key.first, key.second, img.bytes, img.meta);
+    OIV4KV_RETURN_IF_ERROR(batch.AddImage(config, key.first, key.second, img.bytes, img.meta));
     sample->images[{config, key.first, key.second}] = std::move(img);
     if (batch.Count() >= per_batch) {
       OIV4KV_RETURN_IF_ERROR(writer->Write(batch));
@@ -91,7 +91,7 @@ Status AddJpegConfig(Config config, SampleStore* sample) {
     StoredImage img;
     OIV4KV_RETURN_IF_ERROR(EncodeJpeg(SyntheticImage(w, h, key.second), JpegSpec{}, &img.bytes));
     img.meta = {w, h, ImageFormat::kJpeg};
-    batch.AddImage(config, key.first, key.second, img.bytes, img.meta);
+    OIV4KV_RETURN_IF_ERROR(batch.AddImage(config, key.first, key.second, img.bytes, img.meta));
     sample->images[{config, key.first, key.second}] = std::move(img);
     if (batch.Count() >= 16) {
       OIV4KV_RETURN_IF_ERROR(writer->Write(batch));

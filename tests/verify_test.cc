@@ -370,7 +370,8 @@ TEST_F(VerifyTest, EveryWriteAheadLogRecordIsChecked) {
     ASSERT_OK(Writer::Open(sample_.path, WriterOptions(), &writer));
     for (int i = 0; i < 40; ++i) {
       Batch batch;
-      batch.PutProgress("test/" + std::to_string(i), std::string(500 + 997 * i, 'a' + i % 26));
+      ASSERT_OK(batch.PutProgress("test/" + std::to_string(i),
+                                  std::string(500 + 997 * i, 'a' + i % 26)));
       ASSERT_OK(writer->Write(batch));
     }
   }  // closed without a flush: the batches stay in the log

@@ -30,8 +30,8 @@ class WriterTest : public ::testing::Test {
     Batch batch;
     for (uint64_t id : ids) ASSERT_OK(batch.AddExample(gen_.Next(Split::kTrain, id)));
     for (uint64_t id : with_image) {
-      batch.AddImage(Config::k300k, Split::kTrain, id, gen_.ImageBytes(10, 50),
-                     {4, 3, ImageFormat::kJpeg});
+      ASSERT_OK(batch.AddImage(Config::k300k, Split::kTrain, id, gen_.ImageBytes(10, 50),
+                               {4, 3, ImageFormat::kJpeg}));
     }
     ASSERT_OK(writer_->Write(batch));
   }
@@ -87,7 +87,8 @@ TEST_F(WriterTest, CommitConfigRecordsCountsOptionsAndReport) {
 TEST_F(WriterTest, ImagesNeedBeginConfig) {
   PutVocabularies();
   Batch batch;
-  batch.AddImage(Config::kOriginal, Split::kTrain, 1, gen_.ImageBytes(10, 20), {});
+  ASSERT_OK(batch.AddImage(Config::kOriginal, Split::kTrain, 1, gen_.ImageBytes(10, 20),
+                           {4, 3, ImageFormat::kJpeg}));
   const Status s = writer_->Write(batch);
   EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
   // The first error sticks: nothing can be committed after it.
@@ -123,12 +124,71 @@ TEST_F(WriterTest, BatchRejectsArraysOfUnequalLength) {
   EXPECT_EQ(0u, batch.Count());
 }
 
+// Bad input to a Batch is refused at once, naming the image and the reason,
+// and leaves the batch as it was: nothing of it reaches the store.
+TEST_F(WriterTest, BatchRefusesBadImagesAndProgress) {
+  Batch batch;
+  const std::vector<uint8_t> bytes = {0xff, 0xd8, 0xff};
+  const uint64_t id = 0x0011d545a9314517ULL;
+  struct Case {
+    Config config;
+    Split split;
+    std::vector<uint8_t> bytes;
+    ImageMeta meta;
+    std::string message;
+  };
+  const Case cases[] = {
+      {Config::k300k, Split::kTrain, bytes, {0, 3, ImageFormat::kJpeg},
+       "image 300k train/0011d545a9314517: size 0x3 (width and height must be > 0)"},
+      {Config::k300k, Split::kTrain, bytes, {4, 0, ImageFormat::kJpeg},
+       "image 300k train/0011d545a9314517: size 4x0 (width and height must be > 0)"},
+      {Config::kOriginal, Split::kTest, bytes, {0xffffffffu, 65535, ImageFormat::kUnknown},
+       "image original test/0011d545a9314517: format unknown (want jpeg or png)"},
+      {Config::k200k, Split::kValidation, bytes, {4, 3, static_cast<ImageFormat>(7)},
+       "image 200k validation/0011d545a9314517: format unknown (want jpeg or png)"},
+      {Config::k300k, Split::kTrain, {}, {4, 3, ImageFormat::kJpeg},
+       "image 300k train/0011d545a9314517: no bytes"},
+      {Config::k300k, Split::kTrain, bytes, {65536, 3, ImageFormat::kJpeg},
+       "image 300k train/0011d545a9314517: size 65536x3 is larger than jpeg allows (65535 a "
+       "side)"},
+      {Config::kOriginal, Split::kTrain, bytes, {1, 0x80000000u, ImageFormat::kPng},
+       "image original train/0011d545a9314517: size 1x2147483648 is larger than png allows "
+       "(2147483647 a side)"},
+      {static_cast<Config>(3), Split::kTrain, bytes, {4, 3, ImageFormat::kJpeg},
+       "config 3 / split 0 is not a config / split (original, 300k or 200k / train, "
+       "validation or test)"},
+      {Config::k300k, static_cast<Split>(3), bytes, {4, 3, ImageFormat::kJpeg},
+       "config 1 / split 3 is not a config / split"},
+  };
+  int checked = 0;
+  for (const Case& c : cases) {
+    const Status s = batch.AddImage(c.config, c.split, id, c.bytes, c.meta);
+    EXPECT_TRUE(s.IsInvalidArgument()) << c.message << ": " << s.ToString();
+    EXPECT_NE(std::string::npos, s.message().find("Batch::AddImage: " + c.message))
+        << s.message();
+    EXPECT_EQ(0u, batch.Count()) << c.message;
+    ++checked;
+  }
+  EXPECT_EQ(9, checked);
+  const Status s = batch.PutProgress("", "17");
+  EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+  EXPECT_EQ("Batch::PutProgress: empty key (value \"17\")", s.message());
+  EXPECT_EQ(0u, batch.Count());
+  // Good input still goes in, up to each format's largest sides.
+  ASSERT_OK(batch.AddImage(Config::kOriginal, Split::kTest, id, bytes,
+                           {0x7fffffffu, 1, ImageFormat::kPng}));
+  ASSERT_OK(batch.AddImage(Config::k300k, Split::kTest, id, bytes,
+                           {65535, 65535, ImageFormat::kJpeg}));
+  ASSERT_OK(batch.PutProgress("k", ""));
+  EXPECT_EQ(3u, batch.Count());
+}
+
 TEST_F(WriterTest, ProgressIsWrittenWithItsBatch) {
   std::string value;
   EXPECT_TRUE(writer_->GetProgress("train_0.tar.gz", &value).IsNotFound());
   Batch batch;
   ASSERT_OK(batch.AddExample(gen_.Next(Split::kTrain, 7)));
-  batch.PutProgress("train_0.tar.gz", "member 17");
+  ASSERT_OK(batch.PutProgress("train_0.tar.gz", "member 17"));
   ASSERT_OK(writer_->Write(batch));
   ASSERT_OK(writer_->GetProgress("train_0.tar.gz", &value));
   EXPECT_EQ("member 17", value);
@@ -140,11 +200,11 @@ TEST_F(WriterTest, ProgressIsWrittenWithItsBatch) {
 
 TEST_F(WriterTest, ScanAndClearProgressByPrefix) {
   Batch batch;
-  batch.PutProgress("present/300k/b", "2");
-  batch.PutProgress("present/300k/a", "1");
-  batch.PutProgress(std::string("present/300k/\xff", 14), "3");
-  batch.PutProgress("present/original/a", "x");
-  batch.PutProgress("archive/300k/train_0", "17");
+  ASSERT_OK(batch.PutProgress("present/300k/b", "2"));
+  ASSERT_OK(batch.PutProgress("present/300k/a", "1"));
+  ASSERT_OK(batch.PutProgress(std::string("present/300k/\xff", 14), "3"));
+  ASSERT_OK(batch.PutProgress("present/original/a", "x"));
+  ASSERT_OK(batch.PutProgress("archive/300k/train_0", "17"));
   ASSERT_OK(writer_->Write(batch));
   std::vector<std::pair<std::string, std::string>> seen;
   ASSERT_OK(writer_->ScanProgress("present/300k/", [&](std::string_view k, std::string_view v) {

@@ -366,12 +366,7 @@ int RunBench(const Args& args) {
       return 1;
     }
   } else {
-    for (Config c : {Config::k300k, Config::k200k, Config::kOriginal}) {
-      if (store->HasConfig(c)) {
-        config = c;
-        break;
-      }
-    }
+    config = store->DefaultConfig();
     if (!config) {
       std::cerr << who << args.store << " holds no complete image config (configs present: "
                 << ConfigList(present) << "); convert one first\n";
@@ -450,7 +445,7 @@ void AddBenchCommand(CLI::App* app, int* exit_code) {
   cmd->add_option("STORE", args->store, "Store directory")->required();
   cmd->add_option("--config", args->config,
                   "Image config to read (default: the first complete of 300k, 200k, original)")
-      ->check(CLI::IsMember({"original", "300k", "200k"}));
+      ->check(CLI::IsMember(ConfigNames()));
   cmd->add_option("--seconds", args->seconds, "Total time; each of the 5 phases gets a fifth")
       ->check(CLI::Range(0.05, 86400.0))
       ->capture_default_str();

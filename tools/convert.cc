@@ -17,7 +17,10 @@ Status ParseSplits(const std::string& list, std::vector<Split>* out) {
   std::string name;
   while (std::getline(ss, name, ',')) {
     auto split = ParseSplit(name);
-    if (!split) return Status::InvalidArgument("unknown split '" + name + "'");
+    if (!split) {
+      return Status::InvalidArgument("unknown split '" + name + "' in --splits (" +
+                                     JoinNames(SplitNames()) + ")");
+    }
     if (std::find(out->begin(), out->end(), *split) == out->end()) out->push_back(*split);
   }
   if (out->empty()) return Status::InvalidArgument("--splits names no split");
@@ -60,13 +63,13 @@ void AddConvertCommand(CLI::App* app, int* exit_code) {
   cmd->add_option("--store", r->store, "Store folder (created if missing)")->required();
   cmd->add_option("--config", *config, "Image config")
       ->required()
-      ->check(CLI::IsMember({"original", "300k", "200k"}));
+      ->check(CLI::IsMember(ConfigNames()));
   cmd->add_option("--splits", *splits, "Comma-separated splits to convert")->capture_default_str();
   cmd->add_option("--threads", r->threads, "Transcoding threads (default: all cores)");
   cmd->add_option("--archive-readers", r->archive_readers,
                   "Archives read at once, each on its own thread (default: one per 4 threads)");
   cmd->add_option("--on-error", *on_error, "What a bad input does: fail the run, or skip it")
-      ->check(CLI::IsMember({"fail", "skip"}));
+      ->check(CLI::IsMember(ErrorPolicyNames()));
   cmd->add_option("--label-lists", r->label_lists,
                   "Folder with TFDS's open_images_classes_{all,trainable,boxable}.txt: "
                   "number labels exactly as TFDS does");
@@ -93,7 +96,7 @@ void AddConvertCommand(CLI::App* app, int* exit_code) {
       "  oiv4-kv convert --source ~/open_images_v4 --store /data/oiv4 --config original");
   cmd->callback([=] {
     r->config = *ParseConfig(*config);
-    r->skip_bad_inputs = *on_error == "skip";
+    r->skip_bad_inputs = *ParseErrorPolicy(*on_error) == ErrorPolicy::kSkip;  // CLI11 checked it
     r->min_free_bytes = *min_free_mib << 20;
     if (Status s = ParseSplits(*splits, &r->splits); !s.ok()) {
       std::cerr << "oiv4-kv convert: " << s.message() << "\n";

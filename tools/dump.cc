@@ -6,8 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "oiv4kv/image_id.h"
 #include "oiv4kv/store.h"
-#include "store/core/format/keys.h"
 #include "tools/commands.h"
 #include "tools/format.h"
 
@@ -108,7 +108,7 @@ void AddDumpCommand(CLI::App* app, int* exit_code) {
   auto limit = std::make_shared<uint64_t>(UINT64_MAX);
   cmd->add_option("STORE", *path, "Store directory")->required();
   cmd->add_option("--split", *split, "Split")->required()->check(
-      CLI::IsMember({"train", "validation", "test"}));
+      CLI::IsMember(SplitNames()));
   cmd->add_option("--limit", *limit, "At most this many examples");
   cmd->footer(
       "Values are printed as stored, which is how TFDS gives them: confidences as integers\n"

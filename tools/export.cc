@@ -7,8 +7,8 @@
 #include <iostream>
 #include <memory>
 
+#include "oiv4kv/image_id.h"
 #include "oiv4kv/store.h"
-#include "store/core/format/keys.h"
 #include "tools/commands.h"
 #include "tools/format.h"
 
@@ -22,9 +22,9 @@ void AddExportCommand(CLI::App* app, int* exit_code) {
   auto out_dir = std::make_shared<std::string>();
   cmd->add_option("STORE", *path, "Store directory")->required();
   cmd->add_option("--config", *config, "Image config")->required()->check(
-      CLI::IsMember({"original", "300k", "200k"}));
+      CLI::IsMember(ConfigNames()));
   cmd->add_option("--split", *split, "Split")->required()->check(
-      CLI::IsMember({"train", "validation", "test"}));
+      CLI::IsMember(SplitNames()));
   cmd->add_option("--out", *out_dir, "Output folder (created if missing)")->required();
   cmd->footer(
       "Exit status: 0 ok, 1 a store error or a file that cannot be written, 2 usage error.\n\n"
@@ -46,7 +46,7 @@ void AddExportCommand(CLI::App* app, int* exit_code) {
     for (uint64_t i = 0; i < store->NumExamples(sp); ++i) {
       ImageView img;
       if (Status s = store->ImageAt(c, sp, i, &img); !s.ok()) return fail(s.ToString());
-      const std::string file = *out_dir + "/" + ImageIdHex(img.image_id()) + ".jpg";
+      const std::string file = *out_dir + "/" + ImageFileName(img.image_id());
       // The bytes reach the file at close: a full disk shows there.
       errno = 0;
       std::ofstream f(file, std::ios::binary);

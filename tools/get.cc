@@ -14,18 +14,13 @@
 #include <optional>
 
 #include "oiv4kv/decode.h"
+#include "oiv4kv/image_id.h"
 #include "oiv4kv/store.h"
-#include "store/core/format/keys.h"
 #include "tools/commands.h"
 #include "tools/format.h"
 
 namespace oiv4kv::tools {
 namespace {
-
-// The config whose image --image and --rgb write when --config is not given:
-// the first of these the store holds complete. The resized configs come
-// first: they are what a training pipeline reads.
-constexpr Config kDefaultConfigOrder[] = {Config::k300k, Config::k200k, Config::kOriginal};
 
 struct GetArgs {
   std::string path;
@@ -38,14 +33,6 @@ struct GetArgs {
   std::string rgb_out;
   bool json = false;
 };
-
-std::optional<uint64_t> ParseHexId(std::string_view s) {
-  if (s.empty() || s.size() > 16) return std::nullopt;
-  uint64_t v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v, 16);
-  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
-  return v;
-}
 
 // A float32 as JSON: the shortest decimal that reads back as the same float
 // (0.1f prints as 0.1, not 0.10000000149011612).
@@ -168,7 +155,7 @@ int Run(const GetArgs& a) {
   };
   const Split split = *ParseSplit(a.split);
   std::optional<uint64_t> id;
-  if (!a.has_index) id = ParseHexId(a.id_hex);  // checked by the option's validator
+  if (!a.has_index) id = ParseImageId(a.id_hex);  // checked by the option's validator
 
   StoreOptions options;
   options.index_annotations = false;  // one record: no need to walk them all
@@ -234,12 +221,7 @@ int Run(const GetArgs& a) {
                   (have.empty() ? "none" : have) + ")");
     }
   } else {
-    for (Config c : kDefaultConfigOrder) {
-      if (store->HasConfig(c)) {
-        config = c;
-        break;
-      }
-    }
+    config = store->DefaultConfig();
   }
   j["config"] =
       config ? nlohmann::ordered_json(std::string(ConfigName(*config))) : nlohmann::ordered_json();
@@ -293,12 +275,17 @@ void AddGetCommand(CLI::App* app, int* exit_code) {
   cmd->add_option("STORE", a->path, "Store directory")->required();
   cmd->add_option("--split", a->split, "Split")
       ->required()
-      ->check(CLI::IsMember({"train", "validation", "test"}));
+      ->check(CLI::IsMember(SplitNames()));
   auto* which = cmd->add_option_group("example", "Which example (exactly one)");
-  which->add_option("--id", a->id_hex, "Image id: up to 16 hex digits, e.g. 0011d545a9314517")
+  which->add_option("--id", a->id_hex,
+                    "Image id: exactly 16 hex digits (either case) or its file name, e.g. "
+                    "0011d545a9314517 or 0011d545a9314517.jpg")
       ->check(CLI::Validator(
           [](std::string& s) -> std::string {
-            return ParseHexId(s) ? "" : "not an image id of up to 16 hex digits: " + s;
+            return ParseImageId(s) ? ""
+                                   : "not an image id: " + s + " (" + std::to_string(s.size()) +
+                                         " characters; want exactly 16 hex digits, e.g. "
+                                         "0011d545a9314517, or <16 hex digits>.jpg)";
           },
           "HEX"));
   CLI::Option* index =
@@ -307,7 +294,7 @@ void AddGetCommand(CLI::App* app, int* exit_code) {
   which->require_option(1);
   cmd->add_option("--config", a->config,
                   "Config of --image/--rgb (default: the first complete of 300k, 200k, original)")
-      ->check(CLI::IsMember({"original", "300k", "200k"}));
+      ->check(CLI::IsMember(ConfigNames()));
   cmd->add_option("--image", a->image_out, "Write the stored image bytes of --config to this file");
   cmd->add_option("--rgb", a->rgb_out,
                   "Write the image of --config decoded to RGB (as stored: no EXIF rotation) as "

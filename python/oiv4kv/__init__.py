@@ -14,7 +14,9 @@ torch).
 """
 
 from oiv4kv._oiv4kv import (  # noqa: F401
+    CONFIGS,
     SCHEMA_VERSION,
+    SPLITS,
     CorruptionError,
     DecodeOptions,
     Error,
@@ -29,9 +31,6 @@ from oiv4kv._oiv4kv import (  # noqa: F401
     __version__,
     decode,
 )
-
-SPLITS = ("train", "validation", "test")
-CONFIGS = ("original", "300k", "200k")
 
 __all__ = [
     "CONFIGS", "SCHEMA_VERSION", "SPLITS", "CorruptionError", "DecodeOptions", "Error",

@@ -265,8 +265,9 @@ def _decode_options(decode: Decode) -> Optional["oiv4kv.DecodeOptions"]:
 class OpenImagesDataset(Dataset):
     """Map-style: dataset[i] is example i of the split (ids ascending).
 
-    store: a path or an oiv4kv.Store. config: the image config (default: the
-    store's first, as TFDS's default builder config); images=False leaves
+    store: a path or an oiv4kv.Store. config: the image config (default:
+    store.default_config, the first complete of 300k, 200k, original, as the
+    command line picks it); images=False leaves
     "image" out. decode: True (TFDS's RGB pixels), False (the stored JPEG
     bytes as a uint8 tensor) or an oiv4kv.DecodeOptions. transform: called on
     each example after the conversion to tensors (tensors=False: on the
@@ -368,7 +369,7 @@ class OpenImagesIterableDataset(IterableDataset):
                  drop_last: bool = False, pad: bool = False):
         self.store = _open(store)
         self.split = split
-        self.config = config if config is not None else (self.store.configs or [None])[0]
+        self.config = config if config is not None else self.store.default_config
         self.images = images
         self.decode = _decode_options(decode)
         self.tensors = tensors

@@ -20,8 +20,9 @@ struct SplitRef {
   Split split;
 };
 
-// The store's default config when the caller names none: the first complete
-// one in TFDS's order (original, 300k, 200k). Raises if there is none.
+// The store's default config when the caller names none: Store::DefaultConfig,
+// the first complete of 300k, 200k, original (the CLI's rule too). Raises
+// NotSupportedError if there is none.
 Config DefaultConfig(const Store& store);
 // Parses a config name or None (the default); raises ValueError on others.
 Config ConfigArg(const Store& store, const std::optional<std::string>& name);

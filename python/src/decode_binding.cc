@@ -15,30 +15,17 @@ namespace py = pybind11;
 namespace oiv4kv::python {
 namespace {
 
-PixelFormat ParsePixelFormat(const std::string& name) {
-  if (name == "rgb") return PixelFormat::kRGB;
-  if (name == "bgr") return PixelFormat::kBGR;
-  if (name == "gray") return PixelFormat::kGray;
-  throw py::value_error("pixel_format must be 'rgb', 'bgr' or 'gray', not '" + name + "'");
+// The public API's names (oiv4kv/decode.h), checked with its parsers.
+PixelFormat PixelFormatArg(const std::string& name) {
+  if (const auto format = ParsePixelFormat(name)) return *format;
+  throw py::value_error("pixel_format must be " + JoinNames(PixelFormatNames(), true) +
+                        ", not '" + name + "'");
 }
 
-std::string PixelFormatName(PixelFormat format) {
-  switch (format) {
-    case PixelFormat::kRGB: return "rgb";
-    case PixelFormat::kBGR: return "bgr";
-    case PixelFormat::kGray: return "gray";
-  }
-  return "?";
-}
-
-TruncatedPolicy ParseTruncated(const std::string& name) {
-  if (name == "error") return TruncatedPolicy::kError;
-  if (name == "warn") return TruncatedPolicy::kWarn;
-  throw py::value_error("truncated must be 'error' or 'warn', not '" + name + "'");
-}
-
-const char* TruncatedName(TruncatedPolicy policy) {
-  return policy == TruncatedPolicy::kWarn ? "warn" : "error";
+TruncatedPolicy TruncatedArg(const std::string& name) {
+  if (const auto policy = ParseTruncatedPolicy(name)) return *policy;
+  throw py::value_error("truncated must be " + JoinNames(TruncatedPolicyNames(), true) +
+                        ", not '" + name + "'");
 }
 
 // DecodeOptions from the Python-facing values (the constructor's keywords,
@@ -48,12 +35,12 @@ DecodeOptions MakeDecodeOptions(const std::string& pixel_format, uint32_t min_wi
                                 bool apply_exif_orientation, const std::string& truncated,
                                 bool fast_dct, uint64_t max_pixels) {
   DecodeOptions o;
-  o.pixel_format = ParsePixelFormat(pixel_format);
+  o.pixel_format = PixelFormatArg(pixel_format);
   o.min_width = min_width;
   o.min_height = min_height;
   o.all_scale_factors = all_scale_factors;
   o.apply_exif_orientation = apply_exif_orientation;
-  o.truncated = ParseTruncated(truncated);
+  o.truncated = TruncatedArg(truncated);
   o.fast_dct = fast_dct;
   o.max_pixels = max_pixels;
   return o;
@@ -104,20 +91,25 @@ max_pixels: refuse larger images (InvalidArgumentError) before allocating.
            py::arg("apply_exif_orientation") = false, py::arg("truncated") = "error",
            py::arg("fast_dct") = false, py::arg("max_pixels") = DecodeOptions{}.max_pixels)
       .def_property_readonly("pixel_format",
-                             [](const DecodeOptions& o) { return PixelFormatName(o.pixel_format); })
+                             [](const DecodeOptions& o) {
+                               return std::string(PixelFormatName(o.pixel_format));
+                             })
       .def_readonly("min_width", &DecodeOptions::min_width)
       .def_readonly("min_height", &DecodeOptions::min_height)
       .def_readonly("all_scale_factors", &DecodeOptions::all_scale_factors)
       .def_readonly("apply_exif_orientation", &DecodeOptions::apply_exif_orientation)
       .def_property_readonly("truncated",
-                             [](const DecodeOptions& o) { return TruncatedName(o.truncated); })
+                             [](const DecodeOptions& o) {
+                               return std::string(TruncatedPolicyName(o.truncated));
+                             })
       .def_readonly("fast_dct", &DecodeOptions::fast_dct)
       .def_readonly("max_pixels", &DecodeOptions::max_pixels)
       .def(py::pickle(
           [](const DecodeOptions& o) {
-            return py::make_tuple(PixelFormatName(o.pixel_format), o.min_width, o.min_height,
-                                  o.all_scale_factors, o.apply_exif_orientation,
-                                  TruncatedName(o.truncated), o.fast_dct, o.max_pixels);
+            return py::make_tuple(std::string(PixelFormatName(o.pixel_format)), o.min_width,
+                                  o.min_height, o.all_scale_factors, o.apply_exif_orientation,
+                                  std::string(TruncatedPolicyName(o.truncated)), o.fast_dct,
+                                  o.max_pixels);
           },
           [](const py::tuple& t) {
             return MakeDecodeOptions(t[0].cast<std::string>(), t[1].cast<uint32_t>(),

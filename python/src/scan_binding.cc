@@ -18,11 +18,9 @@ namespace py = pybind11;
 namespace oiv4kv::python {
 namespace {
 
-ScanOrder ParseOrder(const std::string& name) {
-  if (name == "sequential") return ScanOrder::kSequential;
-  if (name == "shuffled") return ScanOrder::kShuffled;
-  if (name == "block_shuffled") return ScanOrder::kBlockShuffled;
-  throw py::value_error("order must be 'sequential', 'shuffled' or 'block_shuffled', not '" +
+ScanOrder OrderArg(const std::string& name) {
+  if (const auto order = ParseScanOrder(name)) return *order;
+  throw py::value_error("order must be " + JoinNames(ScanOrderNames(), true) + ", not '" +
                         name + "'");
 }
 
@@ -159,7 +157,7 @@ last one yielded. len() is the number of examples in this shard's epoch.
          uint32_t block_size, uint32_t window, const std::optional<std::string>& config,
          const py::object& decode, const std::optional<std::string>& state) {
         ScanOptions o;
-        o.order = ParseOrder(order);
+        o.order = OrderArg(order);
         o.seed = seed;
         o.epoch = epoch;
         o.shard_index = shard_index;

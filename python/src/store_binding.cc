@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "oiv4kv/image_id.h"
 #include "python/src/arrays.h"
 #include "python/src/bindings.h"
 #include "python/src/errors.h"
@@ -39,23 +40,19 @@ struct VocabularyRef {
 Split SplitArg(const std::string& name) {
   const std::optional<Split> split = ParseSplit(name);
   if (!split) {
-    throw py::value_error("unknown split '" + name + "' (train, validation or test)");
+    throw py::value_error("unknown split '" + name + "' (" + JoinNames(SplitNames()) + ")");
   }
   return *split;
 }
 
-// An image id: an int, or its 16 hex digits (as in "image/filename",
-// with or without ".jpg").
+// An image id: an int, or text by the rule of oiv4kv/image_id.h: 16 hex
+// digits (either case), with or without ".jpg" (as in "image/filename").
 uint64_t ImageIdArg(const py::handle& id) {
   if (py::isinstance<py::int_>(id)) return id.cast<uint64_t>();
   if (py::isinstance<py::str>(id)) {
-    std::string text = id.cast<std::string>();
-    if (text.size() == 20 && text.ends_with(".jpg")) text.resize(16);
-    uint64_t value = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, 16);
-    if (text.size() == 16 && ec == std::errc() && end == text.data() + text.size()) return value;
-    throw py::value_error("image id '" + id.cast<std::string>() +
-                          "' is not 16 hex digits (optionally with .jpg)");
+    const std::string text = id.cast<std::string>();
+    if (const std::optional<uint64_t> value = ParseImageId(text)) return *value;
+    throw py::value_error("image id '" + text + "' is not 16 hex digits (optionally with .jpg)");
   }
   throw py::type_error("an image id is an int or a string of 16 hex digits");
 }
@@ -156,7 +153,7 @@ py::list ExamplesAt(const SplitRef& s, const std::vector<int64_t>& indices) {
   return out;
 }
 
-std::vector<std::string> ConfigNames(const Store& store) {
+std::vector<std::string> StoreConfigNames(const Store& store) {
   std::vector<std::string> names;
   for (Config c : store.Configs()) names.emplace_back(ConfigName(c));
   return names;
@@ -184,18 +181,21 @@ std::shared_ptr<StoreHandle> OpenHandle(const std::string& path, bool index_anno
 
 }  // namespace
 
+// Store::DefaultConfig: the rule the command line uses too.
 Config DefaultConfig(const Store& store) {
-  const std::vector<Config> configs = store.Configs();
-  if (configs.empty()) {
+  const std::optional<Config> config = store.DefaultConfig();
+  if (!config) {
     ThrowStatus(Status::NotSupported("store " + store.path() + " holds no complete image config"));
   }
-  return configs.front();
+  return *config;
 }
 
 Config ConfigArg(const Store& store, const std::optional<std::string>& name) {
   if (!name) return DefaultConfig(store);
   const std::optional<Config> config = ParseConfig(*name);
-  if (!config) throw py::value_error("unknown config '" + *name + "' (original, 300k or 200k)");
+  if (!config) {
+    throw py::value_error("unknown config '" + *name + "' (" + JoinNames(ConfigNames()) + ")");
+  }
   return *config;
 }
 
@@ -264,9 +264,10 @@ split.get(image_id) return the TFDS-shaped dict (see oiv4kv.Store).
              ImageView view = ReadImage(*store, s.split, i, ConfigArg(*store, config));
              return ImageArray(std::move(store), std::move(view));
            }, py::arg("index"), py::arg("config") = py::none(), R"doc(
-The stored (encoded) image of example `index` in `config` (default: the
-store's first complete config) as a read-only uint8 numpy array over the
-store's memory: no copy. bytes(array) copies it; memoryview(array) does not.
+The stored (encoded) image of example `index` in `config` (default:
+store.default_config, the first complete of 300k, 200k, original) as a
+read-only uint8 numpy array over the store's memory: no copy. bytes(array)
+copies it; memoryview(array) does not.
 )doc")
       .def("image_size", [](const SplitRef& s, int64_t index, const std::optional<std::string>& config) {
              std::shared_ptr<const Store> store = s.handle->Get();
@@ -323,8 +324,15 @@ workers open it again too.
            py::arg("verify_records") = false, py::arg("allow_incomplete") = false)
       .def_property_readonly("path", [](const StoreRef& s) { return s.handle->path(); })
       .def_property_readonly("options", [](const StoreRef& s) { return OptionsDict(s.handle->options()); })
-      .def_property_readonly("configs", [](const StoreRef& s) { return ConfigNames(*s.handle->Get()); },
+      .def_property_readonly("configs", [](const StoreRef& s) { return StoreConfigNames(*s.handle->Get()); },
                              "Names of the complete image configs, in TFDS's order.")
+      .def_property_readonly("default_config", [](const StoreRef& s) -> std::optional<std::string> {
+             const std::optional<Config> c = s.handle->Get()->DefaultConfig();
+             if (!c) return std::nullopt;
+             return std::string(ConfigName(*c));
+           }, "The config used when none is named (image, decoded, scan, the torch datasets): "
+              "the first complete of 300k, 200k, original, as the command line; None if none "
+              "is complete.")
       .def_property_readonly("splits", [](const StoreRef& s) {
              std::vector<std::string> names;
              const Manifest& manifest = s.handle->Get()->manifest();
@@ -346,7 +354,10 @@ workers open it again too.
            }, py::arg("split"), py::arg("image_id"))
       .def("vocabulary", [](const StoreRef& s, const std::string& kind) {
              const std::optional<VocabKind> k = ParseVocabKind(kind);
-             if (!k) throw py::value_error("unknown vocabulary '" + kind + "' (all, trainable, boxable or source)");
+             if (!k) {
+               throw py::value_error("unknown vocabulary '" + kind + "' (" +
+                                     JoinNames(VocabKindNames()) + ")");
+             }
              return VocabularyRef{s.handle->Get(), *k};
            }, py::arg("kind"), "'all' (objects), 'trainable' (objects_trainable), 'boxable' (bobjects) or 'source'.")
       .def("__repr__", [](const StoreRef& s) { return "<oiv4kv.Store " + s.handle->path() + ">"; })

@@ -4,6 +4,7 @@
 #include <span>
 
 #include "oiv4kv/dataset.h"
+#include "oiv4kv/image_id.h"
 
 namespace oiv4kv {
 namespace {
@@ -124,22 +125,9 @@ Status ParseFlagField(const CsvReader& csv, std::string_view column, std::string
 }  // namespace
 
 bool ParseImageId(std::string_view text, uint64_t* out) {
-  if (text.size() != 16) return false;
-  uint64_t id = 0;
-  for (char c : text) {
-    int digit;
-    if (c >= '0' && c <= '9') {
-      digit = c - '0';
-    } else if (c >= 'a' && c <= 'f') {
-      digit = c - 'a' + 10;
-    } else if (c >= 'A' && c <= 'F') {
-      digit = c - 'A' + 10;
-    } else {
-      return false;
-    }
-    id = (id << 4) | static_cast<uint64_t>(digit);
-  }
-  *out = id;
+  const std::optional<uint64_t> id = ParseImageIdHex(text);  // oiv4kv/image_id.h's rule
+  if (!id) return false;
+  *out = *id;
   return true;
 }
 

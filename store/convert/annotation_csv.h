@@ -101,7 +101,7 @@ class BoxCsv {
 
 // Field parsers, exposed for tests and other readers. Each returns false
 // (leaving *out unspecified) if the text is not exactly such a value.
-// 16 hex digits, either case.
+// 16 hex digits, either case: ParseImageIdHex of oiv4kv/image_id.h.
 bool ParseImageId(std::string_view text, uint64_t* out);
 // A decimal number as Python's float() reads the download's values
 // (std::from_chars, general format; no spaces, no '+').

@@ -195,7 +195,7 @@ class Conversion {
               " from the original download, or convert this download into a new store");
         }
         if (!known || (!started && !annotations_done && !(then == now))) {
-          batch.PutProgress(std::string(kInputPrefix) + stem, now.Encode());
+          OIV4KV_RETURN_IF_ERROR(batch.PutProgress(std::string(kInputPrefix) + stem, now.Encode()));
         }
       }
     }
@@ -251,7 +251,7 @@ class Conversion {
         OIV4KV_RETURN_IF_ERROR(writer_->PutVocabulary(kind, *entries));
       }
       Batch batch;
-      batch.PutProgress(kVocabulariesKey, written);
+      OIV4KV_RETURN_IF_ERROR(batch.PutProgress(kVocabulariesKey, written));
       OIV4KV_RETURN_IF_ERROR(writer_->Write(batch));
     }
     // Recorded now, so that `info` on an unfinished store tells it.
@@ -398,12 +398,18 @@ class Conversion {
         OIV4KV_RETURN_IF_ERROR(Reject(p, &batch));
         continue;
       }
-      batch.AddImage(r_.config, split, item.id, item.bytes, item.meta);
-      batch.PutProgress(PresentKey(r_.config, split, item.id), item.where);
+      // An image the batch refuses (a size its header cannot have) is a
+      // bad input like any other.
+      if (Status s = batch.AddImage(r_.config, split, item.id, item.bytes, item.meta); !s.ok()) {
+        OIV4KV_RETURN_IF_ERROR(Reject(Problem{item.where, s.message()}, &batch));
+        continue;
+      }
+      OIV4KV_RETURN_IF_ERROR(
+          batch.PutProgress(PresentKey(r_.config, split, item.id), item.where));
       ++images_[static_cast<int>(split)];
     }
-    batch.PutProgress(ArchiveProgressKey(r_.config, stem),
-                      archive_done ? "done" : std::to_string(members_done));
+    OIV4KV_RETURN_IF_ERROR(batch.PutProgress(ArchiveProgressKey(r_.config, stem),
+                                             archive_done ? "done" : std::to_string(members_done)));
     OIV4KV_RETURN_IF_ERROR(CheckFreeSpace(r_.store, r_.min_free_bytes));
     return writer_->Write(batch);
   }
@@ -414,8 +420,7 @@ class Conversion {
       // The chunk is all or nothing; earlier chunks are committed.
       return Status::InvalidArgument(p.where + ": " + p.reason);
     }
-    batch->PutProgress(ProblemPrefix(r_.config) + p.where, p.reason);
-    return Status::OK();
+    return batch->PutProgress(ProblemPrefix(r_.config) + p.where, p.reason);
   }
 
   // Converts the archives of `split`, several at once, each with its share
@@ -576,12 +581,12 @@ class Conversion {
     std::vector<Problem> problems;
     OIV4KV_RETURN_IF_ERROR(staging_->Problems(&problems));
     Batch batch;
-    batch.PutProgress(kOrphanRowsKey, std::to_string(orphans));
+    OIV4KV_RETURN_IF_ERROR(batch.PutProgress(kOrphanRowsKey, std::to_string(orphans)));
     for (size_t i = 0; i < problems.size(); ++i) {
       char index[24];
       std::snprintf(index, sizeof(index), "%012zu", i);
-      batch.PutProgress(std::string(kAnnotationProblemPrefix) + index,
-                        problems[i].where + "\t" + problems[i].reason);
+      OIV4KV_RETURN_IF_ERROR(batch.PutProgress(std::string(kAnnotationProblemPrefix) + index,
+                                               problems[i].where + "\t" + problems[i].reason));
     }
     OIV4KV_RETURN_IF_ERROR(writer_->Write(batch));
     return writer_->CommitAnnotations(label_order_, splits_);
@@ -589,8 +594,10 @@ class Conversion {
 
   Status Commit() {
     ConfigCommit commit;
-    commit.options = {r_.source, threads_, r_.skip_bad_inputs ? "skip" : "fail", r_.max_pixels,
-                      r_.label_lists};
+    commit.options = {r_.source, threads_,
+                      std::string(ErrorPolicyName(r_.skip_bad_inputs ? ErrorPolicy::kSkip
+                                                                     : ErrorPolicy::kFail)),
+                      r_.max_pixels, r_.label_lists};
     ConvertReport& report = commit.report;
     std::string orphans;
     if (writer_->GetProgress(kOrphanRowsKey, &orphans).ok()) {

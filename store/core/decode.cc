@@ -324,6 +324,49 @@ int Channels(PixelFormat format) {
   return format == PixelFormat::kGray ? 1 : 3;
 }
 
+std::string_view PixelFormatName(PixelFormat format) {
+  switch (format) {
+    case PixelFormat::kRGB: return "rgb";
+    case PixelFormat::kBGR: return "bgr";
+    case PixelFormat::kGray: return "gray";
+  }
+  return "?";
+}
+
+std::optional<PixelFormat> ParsePixelFormat(std::string_view name) {
+  for (PixelFormat f : kAllPixelFormats) {
+    if (PixelFormatName(f) == name) return f;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> PixelFormatNames() {
+  std::vector<std::string> names;
+  for (PixelFormat f : kAllPixelFormats) names.emplace_back(PixelFormatName(f));
+  return names;
+}
+
+std::string_view TruncatedPolicyName(TruncatedPolicy policy) {
+  switch (policy) {
+    case TruncatedPolicy::kError: return "error";
+    case TruncatedPolicy::kWarn: return "warn";
+  }
+  return "?";
+}
+
+std::optional<TruncatedPolicy> ParseTruncatedPolicy(std::string_view name) {
+  for (TruncatedPolicy p : kAllTruncatedPolicies) {
+    if (TruncatedPolicyName(p) == name) return p;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> TruncatedPolicyNames() {
+  std::vector<std::string> names;
+  for (TruncatedPolicy p : kAllTruncatedPolicies) names.emplace_back(TruncatedPolicyName(p));
+  return names;
+}
+
 struct Decoder::Impl {
   ~Impl() {
     if (tj != nullptr) tjDestroy(tj);

@@ -116,25 +116,6 @@ bool ParseDecimal(std::string_view text, uint64_t* out) {
 
 constexpr std::string_view kPositionPrefix = "scan2:";
 
-std::string_view OrderName(ScanOrder order) {
-  switch (order) {
-    case ScanOrder::kSequential:
-      return "sequential";
-    case ScanOrder::kShuffled:
-      return "shuffled";
-    case ScanOrder::kBlockShuffled:
-      return "block_shuffled";
-  }
-  return "?";
-}
-
-std::optional<ScanOrder> ParseOrderName(std::string_view name) {
-  for (ScanOrder o : {ScanOrder::kSequential, ScanOrder::kShuffled, ScanOrder::kBlockShuffled}) {
-    if (name == OrderName(o)) return o;
-  }
-  return std::nullopt;
-}
-
 bool ParseU32(std::string_view text, uint32_t* out) {
   uint64_t v;
   if (!ParseDecimal(text, &v) || v > UINT32_MAX) return false;
@@ -173,7 +154,8 @@ std::string FirstDifference(const ScanIdentity& state, const ScanIdentity& want)
                   to_string(want.num_examples) + " (another store?)");
   }
   if (state.order != want.order) {
-    return differ("order", std::string(OrderName(state.order)), std::string(OrderName(want.order)));
+    return differ("order", std::string(ScanOrderName(state.order)),
+                  std::string(ScanOrderName(want.order)));
   }
   if (state.seed != want.seed) return differ("seed", to_string(state.seed), to_string(want.seed));
   if (state.block_size != want.block_size) {
@@ -193,13 +175,38 @@ std::string FirstDifference(const ScanIdentity& state, const ScanIdentity& want)
 
 }  // namespace
 
+std::string_view ScanOrderName(ScanOrder order) {
+  switch (order) {
+    case ScanOrder::kSequential:
+      return "sequential";
+    case ScanOrder::kShuffled:
+      return "shuffled";
+    case ScanOrder::kBlockShuffled:
+      return "block_shuffled";
+  }
+  return "?";
+}
+
+std::optional<ScanOrder> ParseScanOrder(std::string_view name) {
+  for (ScanOrder o : kAllScanOrders) {
+    if (name == ScanOrderName(o)) return o;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> ScanOrderNames() {
+  std::vector<std::string> names;
+  for (ScanOrder o : kAllScanOrders) names.emplace_back(ScanOrderName(o));
+  return names;
+}
+
 std::string ScanPosition::Serialize() const {
   std::string out(kPositionPrefix);
   if (scan) {
     const ScanIdentity& s = *scan;
     out += "split=" + std::string(SplitName(s.split)) +
            ",examples=" + std::to_string(s.num_examples) +
-           ",order=" + std::string(OrderName(s.order)) + ",seed=" + std::to_string(s.seed) +
+           ",order=" + std::string(ScanOrderName(s.order)) + ",seed=" + std::to_string(s.seed) +
            ",block_size=" + std::to_string(s.block_size) +
            ",window=" + std::to_string(s.window) + ",shard=" + std::to_string(s.shard_index) +
            "/" + std::to_string(s.num_shards) + ",";
@@ -236,7 +243,7 @@ Status ScanPosition::Parse(std::string_view text, ScanPosition* out) {
     if (!(v = next("split")) || !(split = ParseSplit(*v))) return bad;
     s.split = *split;
     if (!(v = next("examples")) || !ParseDecimal(*v, &s.num_examples)) return bad;
-    if (!(v = next("order")) || !(order = ParseOrderName(*v))) return bad;
+    if (!(v = next("order")) || !(order = ParseScanOrder(*v))) return bad;
     s.order = *order;
     if (!(v = next("seed")) || !ParseDecimal(*v, &s.seed)) return bad;
     if (!(v = next("block_size")) || !ParseU32(*v, &s.block_size)) return bad;

@@ -394,6 +394,29 @@ void Store::MultiGetImages(Config config, Split split,
                  });
 }
 
+void Store::MultiImageAt(Config config, Split split, std::span<const uint64_t> indices,
+                         std::vector<ImageView>* out, std::vector<Status>* statuses) const {
+  // One MultiGetImages over the ids of the valid indices, scattered back.
+  std::vector<uint64_t> ids;
+  std::vector<size_t> slots;
+  statuses->assign(indices.size(), Status::OK());
+  for (size_t i = 0; i < indices.size(); ++i) {
+    (*statuses)[i] = CheckIndex(split, indices[i]);
+    if (!(*statuses)[i].ok()) continue;
+    ids.push_back(rep_->ids[static_cast<int>(split)][indices[i]]);
+    slots.push_back(i);
+  }
+  std::vector<ImageView> found;
+  std::vector<Status> found_statuses;
+  MultiGetImages(config, split, ids, &found, &found_statuses);
+  out->clear();
+  out->resize(indices.size());
+  for (size_t k = 0; k < slots.size(); ++k) {
+    (*out)[slots[k]] = std::move(found[k]);
+    (*statuses)[slots[k]] = std::move(found_statuses[k]);
+  }
+}
+
 uint64_t Store::NumExamples(Split split) const {
   return rep_->ids[static_cast<int>(split)].size();
 }
@@ -408,6 +431,13 @@ std::vector<Config> Store::Configs() const {
     if (HasConfig(c)) out.push_back(c);
   }
   return out;
+}
+
+std::optional<Config> Store::DefaultConfig() const {
+  for (Config c : kDefaultConfigOrder) {
+    if (HasConfig(c)) return c;
+  }
+  return std::nullopt;
 }
 
 bool Store::HasConfig(Config config) const {

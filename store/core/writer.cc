@@ -57,17 +57,47 @@ Status Batch::AddExample(const ExampleData& example) {
   return Status::OK();
 }
 
-void Batch::AddImage(Config config, Split split, uint64_t image_id,
-                     std::span<const uint8_t> bytes, const ImageMeta& meta) {
+Status Batch::AddImage(Config config, Split split, uint64_t image_id,
+                       std::span<const uint8_t> bytes, const ImageMeta& meta) {
+  if (static_cast<int>(config) >= kNumConfigs || static_cast<int>(split) >= kNumSplits) {
+    return Status::InvalidArgument(
+        "Batch::AddImage: config " + std::to_string(static_cast<int>(config)) + " / split " +
+        std::to_string(static_cast<int>(split)) + " is not a config / split (" +
+        JoinNames(ConfigNames()) + " / " + JoinNames(SplitNames()) + ")");
+  }
+  std::string why;
+  if (bytes.empty()) {
+    why = "no bytes";
+  } else if (meta.width == 0 || meta.height == 0) {
+    why = "size " + std::to_string(meta.width) + "x" + std::to_string(meta.height) +
+          " (width and height must be > 0)";
+  } else if (meta.format != ImageFormat::kJpeg && meta.format != ImageFormat::kPng) {
+    why = "format " + std::string(ImageFormatName(meta.format)) + " (want jpeg or png)";
+  } else if (const uint32_t max_side = meta.format == ImageFormat::kJpeg ? 65535 : 0x7fffffff;
+             meta.width > max_side || meta.height > max_side) {
+    why = "size " + std::to_string(meta.width) + "x" + std::to_string(meta.height) +
+          " is larger than " + std::string(ImageFormatName(meta.format)) + " allows (" +
+          std::to_string(max_side) + " a side)";
+  }
+  if (!why.empty()) {
+    return Status::InvalidArgument("Batch::AddImage: image " + std::string(ConfigName(config)) +
+                                   " " + ExampleName(split, image_id) + ": " + why);
+  }
   const Key key = EncodeKey(split, image_id);
   rep_->Add(ImagesFamily(config), KeyView(key),
             [&](std::string* out) { AppendImageValue(bytes, meta, out); });
   rep_->has_images[static_cast<int>(config)] = true;
+  return Status::OK();
 }
 
-void Batch::PutProgress(std::string_view key, std::string_view value) {
+Status Batch::PutProgress(std::string_view key, std::string_view value) {
+  if (key.empty()) {
+    return Status::InvalidArgument("Batch::PutProgress: empty key (value \"" +
+                                   std::string(value.substr(0, 40)) + "\")");
+  }
   rep_->Add(Family::kMeta, ProgressKey(key),
             [&](std::string* out) { out->append(value); });
+  return Status::OK();
 }
 
 size_t Batch::Count() const { return rep_->entries.size(); }

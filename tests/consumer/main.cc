@@ -41,7 +41,10 @@ int main(int argc, char** argv) {
   Batch batch;
   if (!writer->BeginConfig(Config::kOriginal).ok()) return Fail("begin");
   if (!batch.AddExample(e).ok()) return Fail("add");
-  batch.AddImage(Config::kOriginal, e.split, e.image_id, jpeg, {2, 1, ImageFormat::kJpeg});
+  if (!batch.AddImage(Config::kOriginal, e.split, e.image_id, jpeg, {2, 1, ImageFormat::kJpeg})
+           .ok()) {
+    return Fail("add image");
+  }
   const Split splits[] = {Split::kValidation};
   if (!writer->Write(batch).ok() ||
       !writer->CommitAnnotations(LabelOrder::kTfds, splits).ok() ||

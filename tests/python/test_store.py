@@ -232,6 +232,41 @@ def test_store_properties(store, store_path):
     assert oiv4kv.SCHEMA_VERSION >= 1
 
 
+def test_default_config_is_the_command_lines(store, store_path):
+    # original and 300k are complete: the rule (Store::DefaultConfig) is the
+    # first complete of 300k, 200k, original, for Python as for `oiv4-kv get`.
+    assert store.default_config == "300k"
+    split = store.split("validation")
+    assert bytes(split.image(1)) == bytes(split.image(1, "300k"))
+    assert bytes(split.image(1)) != bytes(split.image(1, "original"))
+    assert split.image_size(1) == split.image_size(1, "300k")
+    cli = json.loads(run_cli("get", store_path, "--split", "validation", "--index", 1,
+                             "--json").stdout)
+    assert cli["config"] == store.default_config
+
+
+def test_name_errors_list_the_apis_names(store):
+    # The binding's tables are the public API's (XNames); lists by hand.
+    split = store.split("train")
+    cases = [
+        (lambda: store.split("dev"), "unknown split 'dev' (train, validation or test)"),
+        (lambda: split.image(0, "300K"), "unknown config '300K' (original, 300k or 200k)"),
+        (lambda: store.vocabulary("box"),
+         "unknown vocabulary 'box' (all, trainable, boxable or source)"),
+        (lambda: oiv4kv.DecodeOptions(pixel_format="rgba"),
+         "pixel_format must be 'rgb', 'bgr' or 'gray', not 'rgba'"),
+        (lambda: oiv4kv.DecodeOptions(truncated="skip"),
+         "truncated must be 'error' or 'warn', not 'skip'"),
+        (lambda: split.scan(order="random"),
+         "order must be 'sequential', 'shuffled' or 'block_shuffled', not 'random'"),
+    ]
+    for call, message in cases:
+        with pytest.raises(ValueError) as e:
+            call()
+        assert str(e.value) == message
+    assert len(cases) == 6
+
+
 def test_rocksdb_get_path_agrees_with_the_index(store_path):
     indexed = oiv4kv.Store(str(store_path))
     other = oiv4kv.Store(str(store_path), index_annotations=False, verify_records=True)
@@ -260,3 +295,8 @@ def test_exif_orientation_applied_to_original_matches_300k_that_boxes_refer_to(s
                 checked += 1
     assert checked > 10
     assert differs >= 1, "synth should make an image whose EXIF tag turns it by 90 degrees"
+
+
+def test_split_and_config_names_come_from_the_library():
+    assert oiv4kv.SPLITS == SPLITS
+    assert oiv4kv.CONFIGS == ("original", "300k", "200k")

@@ -26,20 +26,6 @@ bool DecodeKey(std::string_view key, Split* split, uint64_t* image_id) {
   return true;
 }
 
-std::string ImageIdHex(uint64_t image_id) {
-  char buf[17];
-  std::snprintf(buf, sizeof(buf), "%016llx",
-                static_cast<unsigned long long>(image_id));
-  return std::string(buf, 16);
-}
-
-std::string ExampleName(Split split, uint64_t image_id) {
-  std::string s(SplitName(split));
-  s += '/';
-  s += ImageIdHex(image_id);
-  return s;
-}
-
 std::string IndexKey(Split split) {
   return "index/" + std::string(SplitName(split));
 }

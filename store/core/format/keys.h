@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "oiv4kv/dataset.h"
+#include "oiv4kv/image_id.h"  // ImageIdHex, ExampleName
 
 namespace oiv4kv {
 
@@ -20,11 +21,6 @@ Key EncodeKey(Split split, uint64_t image_id);
 // False if `key` is not a well-formed data key.
 bool DecodeKey(std::string_view key, Split* split, uint64_t* image_id);
 inline std::string_view KeyView(const Key& key) { return {key.data(), key.size()}; }
-
-// "0011d545a9314517": the 16 lower-case hex digits of an image id.
-std::string ImageIdHex(uint64_t image_id);
-// "train/0011d545a9314517", for messages.
-std::string ExampleName(Split split, uint64_t image_id);
 
 // Meta family keys.
 inline constexpr std::string_view kManifestKey = "manifest";

@@ -15,4 +15,21 @@ ConfigManifest* Manifest::FindConfig(Config config) {
   return const_cast<ConfigManifest*>(std::as_const(*this).FindConfig(config));
 }
 
+std::string_view ErrorPolicyName(ErrorPolicy policy) {
+  return policy == ErrorPolicy::kSkip ? "skip" : "fail";
+}
+
+std::optional<ErrorPolicy> ParseErrorPolicy(std::string_view name) {
+  for (ErrorPolicy p : kAllErrorPolicies) {
+    if (ErrorPolicyName(p) == name) return p;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> ErrorPolicyNames() {
+  std::vector<std::string> names;
+  for (ErrorPolicy p : kAllErrorPolicies) names.emplace_back(ErrorPolicyName(p));
+  return names;
+}
+
 }  // namespace oiv4kv

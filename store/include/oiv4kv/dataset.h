@@ -5,7 +5,9 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace oiv4kv {
 
@@ -29,15 +31,21 @@ enum class VocabKind : uint8_t {
   kSource = 3,     // */source: the 6 source names below
 };
 inline constexpr int kNumVocabKinds = 4;
+inline constexpr std::array<VocabKind, kNumVocabKinds> kAllVocabKinds = {
+    VocabKind::kAll, VocabKind::kTrainable, VocabKind::kBoxable, VocabKind::kSource};
 
 // Which class lists numbered the labels of a store.
 enum class LabelOrder : uint8_t {
   kDownload = 0,  // the download's own files (differs from TFDS for a few)
   kTfds = 1,      // TFDS's lists: ids equal tfds.load's
 };
+inline constexpr std::array<LabelOrder, 2> kAllLabelOrders = {LabelOrder::kDownload,
+                                                              LabelOrder::kTfds};
 
 // Encoded image formats, found from magic bytes.
 enum class ImageFormat : uint8_t { kUnknown = 0, kJpeg = 1, kPng = 2 };
+inline constexpr std::array<ImageFormat, 3> kAllImageFormats = {
+    ImageFormat::kUnknown, ImageFormat::kJpeg, ImageFormat::kPng};
 
 // TFDS's source list, in TFDS's order: a source's id is its index here.
 inline constexpr std::array<std::string_view, 6> kSourceNames = {
@@ -47,9 +55,19 @@ inline constexpr std::array<std::string_view, 6> kSourceNames = {
 // Target pixel count of a resized config (0 for `original`).
 uint64_t TargetPixels(Config config);
 
-// Names as used on the command line, in TFDS and in column family names:
-// "train"/"validation"/"test", "original"/"300k"/"200k",
-// "all"/"trainable"/"boxable"/"source", "download"/"tfds", "jpeg"/"png".
+// Names and parsers, one set per enum, the same for every public enum (also
+// ScanOrder in scan.h, PixelFormat/TruncatedPolicy in decode.h, ErrorPolicy):
+//   std::string_view XName(X)                   the name, e.g. "validation"
+//   std::optional<X> ParseX(std::string_view)   exact, case-sensitive match of
+//                                               a name; nullopt for anything else
+//   std::vector<std::string> XNames()           every name, in kAllXs order
+// The names are those of the command line, of the Python binding, of TFDS
+// and of column family names:
+//   Split        "train", "validation", "test"
+//   Config       "original", "300k", "200k"
+//   VocabKind    "all", "trainable", "boxable", "source"
+//   LabelOrder   "download", "tfds"
+//   ImageFormat  "unknown", "jpeg", "png"
 std::string_view SplitName(Split split);
 std::string_view ConfigName(Config config);
 std::string_view VocabKindName(VocabKind kind);
@@ -59,5 +77,17 @@ std::string_view ImageFormatName(ImageFormat format);
 std::optional<Split> ParseSplit(std::string_view name);
 std::optional<Config> ParseConfig(std::string_view name);
 std::optional<VocabKind> ParseVocabKind(std::string_view name);
+std::optional<LabelOrder> ParseLabelOrder(std::string_view name);
+std::optional<ImageFormat> ParseImageFormat(std::string_view name);
+
+std::vector<std::string> SplitNames();
+std::vector<std::string> ConfigNames();
+std::vector<std::string> VocabKindNames();
+std::vector<std::string> LabelOrderNames();
+std::vector<std::string> ImageFormatNames();
+
+// "a, b or c": a list of names for messages ("unknown split 'x' (train,
+// validation or test)"). `quote` wraps each name in single quotes.
+std::string JoinNames(const std::vector<std::string>& names, bool quote = false);
 
 }  // namespace oiv4kv

@@ -16,11 +16,14 @@
 //   // img.pixels: img.height rows of img.width * img.channels bytes
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "oiv4kv/status.h"
@@ -33,6 +36,9 @@ enum class PixelFormat : uint8_t {
   kBGR,   // B,G,R per pixel (OpenCV's order)
   kGray,  // one byte: the JPEG's luma, or 0.299 R + 0.587 G + 0.114 B
 };
+
+inline constexpr std::array<PixelFormat, 3> kAllPixelFormats = {
+    PixelFormat::kRGB, PixelFormat::kBGR, PixelFormat::kGray};
 
 // Bytes per pixel of `format`: 3, or 1 for kGray.
 int Channels(PixelFormat format);
@@ -53,6 +59,17 @@ enum class TruncatedPolicy : uint8_t {
            // file is decoded twice (to its first warning, then in full).
            // PNG: 128 in the rows (or interlace passes) not read.
 };
+inline constexpr std::array<TruncatedPolicy, 2> kAllTruncatedPolicies = {
+    TruncatedPolicy::kError, TruncatedPolicy::kWarn};
+
+// Names "rgb", "bgr", "gray" and "error", "warn" (as in the Python
+// binding); the same style as SplitName/ParseSplit/SplitNames in dataset.h.
+std::string_view PixelFormatName(PixelFormat format);
+std::optional<PixelFormat> ParsePixelFormat(std::string_view name);
+std::vector<std::string> PixelFormatNames();
+std::string_view TruncatedPolicyName(TruncatedPolicy policy);
+std::optional<TruncatedPolicy> ParseTruncatedPolicy(std::string_view name);
+std::vector<std::string> TruncatedPolicyNames();
 
 struct DecodeOptions {
   // Default: kRGB.

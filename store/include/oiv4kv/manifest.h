@@ -7,17 +7,31 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "oiv4kv/dataset.h"
 
 namespace oiv4kv {
 
+// What the converter does with a bad input (`oiv4-kv convert --on-error`):
+// stop at the first, or leave it out and record it in the report.
+enum class ErrorPolicy : uint8_t { kFail = 0, kSkip = 1 };
+inline constexpr std::array<ErrorPolicy, 2> kAllErrorPolicies = {ErrorPolicy::kFail,
+                                                                 ErrorPolicy::kSkip};
+// "fail", "skip"; the same style as SplitName/ParseSplit/SplitNames in
+// dataset.h.
+std::string_view ErrorPolicyName(ErrorPolicy policy);
+std::optional<ErrorPolicy> ParseErrorPolicy(std::string_view name);
+std::vector<std::string> ErrorPolicyNames();
+
 // What `oiv4-kv convert` was asked to do for one config.
 struct ConvertOptions {
   std::string source;       // the download directory
   uint32_t threads = 0;
-  std::string on_error;     // "fail" or "skip"
+  // ErrorPolicyName of the policy: "fail" or "skip" (text, as stored in the
+  // manifest; ParseErrorPolicy reads it).
+  std::string on_error;
   uint64_t max_pixels = 0;
   std::string label_lists;  // TFDS's class lists directory, empty if unused
 };

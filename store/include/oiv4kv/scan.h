@@ -27,6 +27,7 @@
 //   } while (!batch.empty());
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -47,6 +48,15 @@ enum class ScanOrder {
   kShuffled,       // a uniform permutation
   kBlockShuffled,  // block permutation + windowed example shuffle (see below)
 };
+inline constexpr std::array<ScanOrder, 3> kAllScanOrders = {
+    ScanOrder::kSequential, ScanOrder::kShuffled, ScanOrder::kBlockShuffled};
+
+// "sequential", "shuffled", "block_shuffled" (as in ScanPosition::Serialize
+// and the Python binding); the same style as SplitName/ParseSplit/SplitNames
+// in dataset.h.
+std::string_view ScanOrderName(ScanOrder order);
+std::optional<ScanOrder> ParseScanOrder(std::string_view name);
+std::vector<std::string> ScanOrderNames();
 
 struct ScanOptions {
   // Default: kShuffled.
@@ -123,7 +133,10 @@ struct ScanPosition {
   std::string Serialize() const;
   // Parses Serialize's output into *out; InvalidArgument on anything else,
   // including version-1 states ("scan1:<epoch>:<offset>", which do not say
-  // which scan they belong to: refused, with that reason).
+  // which scan they belong to: refused, with that reason). Unlike the enum
+  // parsers (ParseSplit, ParseScanOrder, ...: std::optional, since a name
+  // either is one or is not), this returns a Status: a state is refused for
+  // one of many reasons, and the message names which field is wrong.
   static Status Parse(std::string_view text, ScanPosition* out);
 
   bool operator==(const ScanPosition&) const = default;

@@ -22,9 +22,11 @@
 //   decode(img.bytes(), img.width(), img.height());
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -39,6 +41,11 @@
 namespace oiv4kv {
 
 struct LayoutTuning;  // internal: store/core/format/layout.h
+
+// The order in which Store::DefaultConfig looks for a complete config: the
+// smaller resized images first, `original` (the largest) last.
+inline constexpr std::array<Config, kNumConfigs> kDefaultConfigOrder = {
+    Config::k300k, Config::k200k, Config::kOriginal};
 
 class Store {
  public:
@@ -69,7 +76,9 @@ class Store {
                  ImageView* out) const;
 
   // Batched lookups: resizes `out` and `statuses` to the batch size; entry i
-  // answers image_ids[i] (or indices[i]) as Get/At/GetImage would.
+  // answers image_ids[i] (or indices[i]) as Get/At/GetImage/ImageAt would.
+  // Names: Get* look up by image id, *At by index in the split; the *Image*
+  // forms return images of a config, the others annotations.
   void MultiGet(Split split, std::span<const uint64_t> image_ids,
                 std::vector<ExampleView>* out,
                 std::vector<Status>* statuses) const;
@@ -80,6 +89,8 @@ class Store {
                       std::span<const uint64_t> image_ids,
                       std::vector<ImageView>* out,
                       std::vector<Status>* statuses) const;
+  void MultiImageAt(Config config, Split split, std::span<const uint64_t> indices,
+                    std::vector<ImageView>* out, std::vector<Status>* statuses) const;
 
   // Examples in `split` (0 for a split the store does not hold).
   uint64_t NumExamples(Split split) const;
@@ -90,6 +101,11 @@ class Store {
   // The configs whose images are complete, in kAllConfigs order.
   std::vector<Config> Configs() const;
   bool HasConfig(Config config) const;
+  // The config a reader uses when none is named: the first complete config
+  // of kDefaultConfigOrder (300k, 200k, original); nullopt if the store has
+  // no complete config. The one rule of `oiv4-kv get --image/--rgb`,
+  // `oiv4-kv bench`, and Python's image/decoded/scan/torch datasets.
+  std::optional<Config> DefaultConfig() const;
 
   const Vocabulary& vocabulary(VocabKind kind) const;
   LabelOrder label_order() const { return manifest_.label_order; }

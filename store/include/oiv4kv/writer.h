@@ -68,12 +68,17 @@ class Batch {
 
   // Serializes `example` (InvalidArgument if its arrays disagree in length).
   Status AddExample(const ExampleData& example);
-  // Adds the encoded image of one example in `config`.
-  void AddImage(Config config, Split split, uint64_t image_id,
-                std::span<const uint8_t> bytes, const ImageMeta& meta);
+  // Adds the encoded image of one example in `config`. InvalidArgument,
+  // naming the image and the reason, with the batch unchanged, for: a config
+  // or split outside its enum, no bytes, a width or height of 0, a format
+  // other than kJpeg and kPng, or a side larger than the format allows
+  // (JPEG 65535, PNG 2^31 - 1).
+  Status AddImage(Config config, Split split, uint64_t image_id,
+                  std::span<const uint8_t> bytes, const ImageMeta& meta);
   // Records conversion progress under `key`, atomically with the data of
-  // this batch (see Writer::GetProgress).
-  void PutProgress(std::string_view key, std::string_view value);
+  // this batch (see Writer::GetProgress). InvalidArgument, with the batch
+  // unchanged, for an empty key.
+  Status PutProgress(std::string_view key, std::string_view value);
 
   size_t Count() const;
   size_t ByteSize() const;
