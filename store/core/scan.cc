@@ -16,7 +16,7 @@ namespace oiv4kv {
 namespace {
 
 // The algorithm below is part of the on-disk contract of checkpoints: a
-// change reorders every epoch (tests/scan_test.cc pins it).
+// change reorders every epoch (tests/core/scan_test.cc pins it).
 
 uint64_t Mix64(uint64_t z) {  // splitmix64's finalizer
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
