@@ -24,7 +24,7 @@ declare -A allowed=(
   [store/synth]="store/synth store/core schema"
   [store/testing]="store/testing store/core schema"
   [tools]="tools store/core store/convert store/verify store/synth schema"
-  [python]="python store/core"
+  [python]="python"  # the public API of core only (oiv4kv/...)
   [bench]="bench store/core store/convert store/testing schema"
 )
 # The folder an include or a file belongs to: store/<target>, or the top-level
