@@ -1,4 +1,4 @@
-// Typed readers of the download's annotation CSVs (SPEC.md, "Source files"):
+// Typed readers of the download's annotation CSVs (docs/SPEC.md, "Source files"):
 // LabelCsv for {split}-annotations-{human,machine}-imagelabels.csv, BoxCsv
 // for {split}-annotations-bbox.csv. They check the header on Open and every
 // row on Next, and turn each row into the values TFDS stores.

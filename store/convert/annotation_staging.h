@@ -51,7 +51,7 @@ class AnnotationStaging {
                    const std::function<void(uint64_t rows, uint64_t bytes, uint64_t total)>& on_rows);
 
   // Calls `fn(example)` for each image of `split` in `image_ids` (ascending)
-  // with its rows assembled per SPEC.md (objects = human then machine rows in
+  // with its rows assembled per docs/SPEC.md (objects = human then machine rows in
   // file order; objects_trainable filtered and re-indexed through
   // `trainable_of_all`; bobjects in file order); images without rows get
   // empty sequences. Counts rows whose image is not in `image_ids`.

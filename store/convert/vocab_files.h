@@ -1,7 +1,7 @@
 // Readers of the class lists: the download's class-descriptions.csv,
 // class-descriptions-boxable.csv and classes-trainable.txt, and TFDS's own
 // open_images_classes_{all,trainable,boxable}.txt, which number the labels
-// the way tfds.load does (SPEC.md, data/README.md).
+// the way tfds.load does (docs/SPEC.md, tests/data/tfds_vocab/README.md).
 // Thread-safe: free functions without shared state.
 #pragma once
 

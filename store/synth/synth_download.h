@@ -1,5 +1,5 @@
 // Synthetic Open Images V4 downloads: small trees laid out exactly like the
-// official download (SPEC.md, "Source files"), with natural-looking JPEGs,
+// official download (docs/SPEC.md, "Source files"), with natural-looking JPEGs,
 // annotation CSVs with the real train split's statistics, the awkward inputs
 // a real crawl contains, and a record of everything written, which tests use
 // as their expected values.

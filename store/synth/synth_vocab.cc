@@ -13,7 +13,7 @@ namespace {
 constexpr std::string_view kMidAlphabet = "0123456789bcdfghjklmnpqrstvwxyz_";
 
 // The pair the real download's boxable list has in the other order than
-// TFDS's (data/README.md).
+// TFDS's (tests/data/tfds_vocab/README.md).
 constexpr std::string_view kSwappedA = "/m/09f20";
 constexpr std::string_view kSwappedB = "/m/09f_2";
 

@@ -584,7 +584,7 @@ class Verifier {
   }
 
   // objects_trainable must be the objects whose class is in the trainable
-  // list, in order, relabelled (SPEC.md). REQUIRES: labels in range.
+  // list, in order, relabelled (docs/SPEC.md). REQUIRES: labels in range.
   void CheckTrainable(const fb::Example& ex, std::vector<std::string>* issues) const {
     struct Entry {
       uint16_t label;

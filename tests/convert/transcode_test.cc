@@ -84,7 +84,7 @@ TEST(TargetSize, ExtremeAspectRatios) {
 }
 
 // The tests below take expected sizes from ExpectedSize, the formula of
-// SPEC.md written independently of TargetSize; it gives the hand-computed
+// docs/SPEC.md written independently of TargetSize; it gives the hand-computed
 // values too (incl. ties, kept sizes and this file's 330x250 at T = 30,000).
 TEST(TargetSize, IndependentFormulaGivesTheHandComputedSizes) {
   struct Case {

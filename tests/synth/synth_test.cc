@@ -243,7 +243,7 @@ uint64_t ParseId(const std::string& hex) {
   return std::strtoull(hex.c_str(), nullptr, 16);
 }
 
-// The features of every image built from the CSV text alone, per SPEC.md.
+// The features of every image built from the CSV text alone, per docs/SPEC.md.
 std::map<uint64_t, ExampleData> ExamplesFromCsv(const std::string& dir, Split split, const Vocab& v,
                                                 const std::set<uint64_t>& images,
                                                 uint64_t* orphans) {
