@@ -63,6 +63,18 @@ bool Unstorable(const SynthImage& img) {
   return img.kind == SynthKind::kNotAnImage || img.kind == SynthKind::kHugeHeader;
 }
 
+// Whether `img` is there to check, given the status `s` of looking it up:
+// the kinds the generator records as unstorable must be absent (NotFound),
+// every other image present.
+bool PresentUnlessUnstorable(const SynthImage& img, const Status& s) {
+  if (Unstorable(img)) {
+    EXPECT_TRUE(s.IsNotFound()) << img.member << ": " << s.ToString();
+    return false;
+  }
+  EXPECT_TRUE(s.ok()) << img.member << " (" << SynthKindName(img.kind) << "): " << s.ToString();
+  return s.ok();
+}
+
 // Everything a store holds, hashed: every example's features and every
 // image's bytes and metadata, in key order.
 uint64_t StoreDigest(const std::string& path) {
@@ -126,12 +138,7 @@ class ConvertTest : public ::testing::Test {
     for (const SynthImage& img : record_.images) {
       ExampleView view;
       const Status s = store->Get(img.split, img.image_id, &view);
-      if (Unstorable(img)) {  // the only images left out
-        EXPECT_TRUE(s.IsNotFound()) << img.member << ": " << s.ToString();
-        continue;
-      }
-      EXPECT_TRUE(s.ok()) << img.member << ": " << s.ToString();
-      if (!s.ok()) continue;  // counted: `checked` falls short below
+      if (!PresentUnlessUnstorable(img, s)) continue;  // counted: `checked` falls short
       const ExampleData& e = record_.expected_download.at({img.split, img.image_id});
       testing::ExpectSameExample(e, view);
       differing +=
@@ -246,13 +253,8 @@ TEST_F(ConvertTest, ResizedConfigsHaveOpenCvDimensions) {
   for (const SynthImage& img : record_.images) {
     ImageView image;
     const Status s = store->GetImage(Config::k200k, img.split, img.image_id, &image);
-    if (Unstorable(img)) {
-      EXPECT_TRUE(s.IsNotFound()) << img.member << ": " << s.ToString();
-      ++unstorable;
-      continue;
-    }
-    EXPECT_TRUE(s.ok()) << img.member << " (" << SynthKindName(img.kind) << "): " << s.ToString();
-    if (!s.ok()) continue;  // counted: `checked` falls short below
+    unstorable += Unstorable(img);
+    if (!PresentUnlessUnstorable(img, s)) continue;  // counted: `checked` falls short below
     ++checked;
     // The decoded size is the stored one, turned by EXIF orientations 5..8.
     const bool turned = img.exif_orientation >= 5;
@@ -374,11 +376,7 @@ TEST(ConvertConfigs, EveryExampleHasAnImageInEveryConfig) {
   for (const SynthImage& img : record.images) {
     ExampleView ex;
     const Status s = store->Get(img.split, img.image_id, &ex);
-    if (Unstorable(img)) {  // the only images left out
-      EXPECT_TRUE(s.IsNotFound()) << img.member << ": " << s.ToString();
-      continue;
-    }
-    EXPECT_TRUE(s.ok()) << img.member << ": " << s.ToString();
+    if (!PresentUnlessUnstorable(img, s)) continue;  // counted: `checked` falls short
     truncated += img.kind == SynthKind::kTruncated;
     SCOPED_TRACE(img.member);
     for (Config c : store->Configs()) {

@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -42,11 +44,17 @@ TEST(CliConcurrent, FreshOpensAndVerifyDuringConvertNeverReportCorruption) {
   }
   ASSERT_EQ(120u, examples);  // synth --images 120, over the three splits
 
-  // The writer: adds 300k, then reopens the store 40 times more.
-  constexpr int kWriterRuns = 41;
-  const std::string script = "for i in $(seq " + std::to_string(kWriterRuns) + "); do " +
-                             convert + " --config 300k >> " + dir.Sub("writer.log") +
-                             " 2>&1 || exit 1; done";
+  // The writer: adds 300k, then reopens the store at least 40 times more,
+  // and goes on (up to kMaxWriterRuns) until the reader has opened the store
+  // kMinOpens times and says so with the file STOP: a slow build (ASan) then
+  // still tests as many opens as a fast one.
+  constexpr int kMinWriterRuns = 41, kMaxWriterRuns = 400, kMinOpens = 40;
+  const std::string stop = dir.Sub("STOP");
+  const std::string script =
+      "i=0; while [ $i -lt " + std::to_string(kMinWriterRuns) + " ] || { [ ! -e " + stop +
+      " ] && [ $i -lt " + std::to_string(kMaxWriterRuns) + " ]; }; do " + convert +
+      " --config 300k >> " + dir.Sub("writer.log") + " 2>&1 || exit 1; i=$((i+1)); done; " +
+      "echo $i > " + dir.Sub("runs");
   const pid_t writer = fork();
   ASSERT_NE(-1, writer);
   if (writer == 0) {
@@ -64,6 +72,7 @@ TEST(CliConcurrent, FreshOpensAndVerifyDuringConvertNeverReportCorruption) {
       writer_done = true;
       break;
     }
+    if (opens == kMinOpens) std::ofstream(stop).close();  // the writer may stop now
     std::unique_ptr<Store> s;
     ++opens;
     if (Status st = Store::Open(store, StoreOptions(), &s); !st.ok()) {
@@ -104,11 +113,13 @@ TEST(CliConcurrent, FreshOpensAndVerifyDuringConvertNeverReportCorruption) {
   std::string first;
   for (size_t i = 0; i < failures.size() && i < 5; ++i) first += "\n  " + failures[i];
   EXPECT_EQ(0u, failures.size()) << failures.size() << " of " << opens << " opens failed:" << first;
-  EXPECT_GE(opens, 20) << "too few opens while the writer ran to test anything";
+  EXPECT_GE(opens, kMinOpens) << "the writer stopped before the reader's " << kMinOpens
+                              << " opens (it runs at most " << kMaxWriterRuns << " times)";
   EXPECT_EQ(verifies, verify_clean + verify_writer);
+  std::string runs = testing::RunCommand("cat " + dir.Sub("runs"), false).out;
+  while (!runs.empty() && std::isspace(static_cast<unsigned char>(runs.back()))) runs.pop_back();
   std::cout << opens << " opens, " << verifies << " verifies (" << verify_clean << " clean, "
-            << verify_writer << " saw the writer) while convert ran " << kWriterRuns
-            << " times\n";
+            << verify_writer << " saw the writer) while convert ran " << runs << " times\n";
 
   std::unique_ptr<Store> s;
   ASSERT_OK(Store::Open(store, StoreOptions(), &s));
