@@ -49,8 +49,8 @@ constexpr std::string_view kInputPrefix = "input/";
 constexpr std::string_view kVocabulariesKey = "vocabularies";
 
 std::string Fnv64Hex(std::string_view bytes) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (char c : bytes) h = (h ^ static_cast<uint8_t>(c)) * 0x100000001b3ULL;
+  uint64_t h = kFnv1a64Basis;
+  Fnv1a64Mix(&h, bytes.data(), bytes.size());
   char hex[17];
   std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(h));
   return hex;

@@ -16,9 +16,6 @@ namespace fs = std::filesystem;
 
 constexpr uint64_t kEdgeBytes = 1 << 20;
 
-void Mix(uint64_t* h, const void* p, size_t n) {
-  for (size_t i = 0; i < n; ++i) *h = (*h ^ static_cast<const uint8_t*>(p)[i]) * 0x100000001b3ULL;
-}
 
 int64_t MtimeNs(const struct stat& st) {
   return static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
@@ -30,11 +27,15 @@ Status HashRange(std::ifstream& in, const std::string& path, uint64_t offset, ui
   in.seekg(static_cast<std::streamoff>(offset));
   in.read(buf.data(), static_cast<std::streamsize>(n));
   if (static_cast<uint64_t>(in.gcount()) != n) return Status::IOError(path + ": cannot be read");
-  Mix(h, buf.data(), n);
+  Fnv1a64Mix(h, buf.data(), n);
   return Status::OK();
 }
 
 }  // namespace
+
+void Fnv1a64Mix(uint64_t* h, const void* p, size_t n) {
+  for (size_t i = 0; i < n; ++i) *h = (*h ^ static_cast<const uint8_t*>(p)[i]) * 0x100000001b3ULL;
+}
 
 std::string InputFingerprint::Encode() const {
   char buf[80];
@@ -51,7 +52,7 @@ Status FingerprintInput(const std::string& path, InputFingerprint* out) {
   *out = InputFingerprint();
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) return Status::IOError(path + ": cannot be read");
-  uint64_t h = 0xcbf29ce484222325ULL;
+  uint64_t h = kFnv1a64Basis;
   if (S_ISDIR(st.st_mode)) {
     // An extracted archive: its listing, in name order.
     std::vector<std::string> lines;
@@ -67,7 +68,7 @@ Status FingerprintInput(const std::string& path, InputFingerprint* out) {
     }
     if (ec) return Status::IOError(path + ": " + ec.message());
     std::sort(lines.begin(), lines.end());
-    for (const std::string& l : lines) Mix(&h, l.data(), l.size() + 1);
+    for (const std::string& l : lines) Fnv1a64Mix(&h, l.data(), l.size() + 1);
     out->content = h;
     return Status::OK();
   }

@@ -5,6 +5,7 @@
 // sizes and modification times of the files below it.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -24,6 +25,11 @@ struct InputFingerprint {
     return SameContent(o) && mtime_ns == o.mtime_ns;
   }
 };
+
+// FNV-1a (64-bit): folds n bytes at p into *h, which starts at
+// kFnv1a64Basis. Not cryptographic: it tells a changed input, not a forged one.
+inline constexpr uint64_t kFnv1a64Basis = 0xcbf29ce484222325ULL;
+void Fnv1a64Mix(uint64_t* h, const void* p, size_t n);
 
 // Fingerprints the file or folder at `path` (IOError naming it if unreadable).
 Status FingerprintInput(const std::string& path, InputFingerprint* out);
