@@ -172,11 +172,8 @@ int Run(const GetArgs& a) {
     index = std::lower_bound(ids.begin(), ids.end(), *id) - ids.begin();
     if (index == ids.size() || ids[index] != *id) {
       std::string elsewhere;
-      for (Split other : kAllSplits) {
-        const std::span<const uint64_t> o = store->ImageIds(other);
-        if (other != split && std::binary_search(o.begin(), o.end(), *id)) {
-          elsewhere = " (it is in " + std::string(SplitName(other)) + ")";
-        }
+      if (const std::optional<Split> other = store->SplitOf(*id)) {
+        elsewhere = " (it is in " + std::string(SplitName(*other)) + ")";
       }
       return fail(a.path + ": example " + ExampleName(split, *id) + " is not in the store" +
                   elsewhere);

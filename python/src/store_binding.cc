@@ -1,5 +1,4 @@
 // oiv4kv.Store, oiv4kv.Split and oiv4kv.Vocabulary.
-#include <algorithm>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -92,14 +91,10 @@ py::dict ExampleById(const std::shared_ptr<StoreHandle>& handle, Split split, ui
   }
   if (status.IsNotFound()) {
     // As `oiv4-kv get` does: say which split holds it, if one does.
-    for (Split other : kAllSplits) {
-      const std::span<const uint64_t> ids = store->ImageIds(other);
-      if (other != split && std::binary_search(ids.begin(), ids.end(), id)) {
-        status = Status::NotFound(status.message() + " (it is in the " +
-                                  std::string(SplitName(other)) + " split: store.split(\"" +
-                                  std::string(SplitName(other)) + "\").get(...))");
-        break;
-      }
+    if (const std::optional<Split> other = store->SplitOf(id); other && *other != split) {
+      const std::string name(SplitName(*other));
+      status = Status::NotFound(status.message() + " (it is in the " + name +
+                                " split: store.split(\"" + name + "\").get(...))");
     }
   }
   ThrowIfError(status);

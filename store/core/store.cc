@@ -425,6 +425,14 @@ std::span<const uint64_t> Store::ImageIds(Split split) const {
   return rep_->ids[static_cast<int>(split)];
 }
 
+std::optional<Split> Store::SplitOf(uint64_t image_id) const {
+  for (Split split : kAllSplits) {
+    const std::span<const uint64_t> ids = ImageIds(split);
+    if (std::binary_search(ids.begin(), ids.end(), image_id)) return split;
+  }
+  return std::nullopt;
+}
+
 std::vector<Config> Store::Configs() const {
   std::vector<Config> out;
   for (Config c : kAllConfigs) {

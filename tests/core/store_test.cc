@@ -179,6 +179,9 @@ TEST_P(StoreTest, AbsentKeysAndConfigs) {
   // An id of the validation split is not in train.
   EXPECT_TRUE(store_->Get(Split::kTrain, sample_.Ids(Split::kValidation)[0], &view)
                   .IsNotFound());
+  EXPECT_EQ(Split::kValidation, store_->SplitOf(sample_.Ids(Split::kValidation)[0]));
+  EXPECT_EQ(Split::kTrain, store_->SplitOf(sample_.Ids(Split::kTrain).back()));
+  EXPECT_EQ(std::nullopt, store_->SplitOf(0x0123456789abcdefULL));
   ImageView image;
   EXPECT_TRUE(store_->GetImage(Config::k200k, Split::kTrain, sample_.Ids(Split::kTrain)[0],
                                &image).IsNotSupported());

@@ -97,6 +97,9 @@ class Store {
   // The split's image ids, ascending: ImageIds(s)[i] is example i's id.
   // Valid as long as the Store.
   std::span<const uint64_t> ImageIds(Split split) const;
+  // The split that holds example `image_id` (an id is in at most one);
+  // nullopt if none does. For messages that say where an id is.
+  std::optional<Split> SplitOf(uint64_t image_id) const;
 
   // The configs whose images are complete, in kAllConfigs order.
   std::vector<Config> Configs() const;
