@@ -16,7 +16,6 @@
 #include <random>
 #include <string>
 
-#include "store/core/image_probe.h"
 #include "store/testing/sample_images.h"
 #include "store/convert/transcode.h"
 

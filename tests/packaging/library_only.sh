@@ -8,7 +8,6 @@
 #    against oiv4kv::oiv4kv with only the library and runs.
 # 2. A top-level configure with tests, benchmarks, tools and Python all OFF
 #    succeeds (configure only: (1) already built the library).
-# 3. See below: the CLI's install RPATH for a /usr prefix.
 # Usage: library_only.sh SOURCE_DIR WORK_DIR
 set -euo pipefail
 src=$1 work=$2
@@ -52,13 +51,3 @@ for part in TESTS BENCHMARKS TOOLS PYTHON; do
     || { echo "FAIL: OIV4KV_BUILD_$part is not OFF in the top-level cache"; exit 1; }
 done
 echo "top level, all OFF: configure took $(( $(date +%s) - start )) s"
-
-# 3. A distribution's configure (prefix /usr: GNUInstallDirs picks a multiarch
-#    libdir on Debian) gives the CLI an RPATH to that libdir, relative to bin/.
-cmake -S "$src" -B "$work/usr-build" "${generator[@]}" -DCMAKE_INSTALL_PREFIX=/usr   -DOIV4KV_BUILD_TESTS=OFF -DOIV4KV_BUILD_BENCHMARKS=OFF -DOIV4KV_BUILD_PYTHON=OFF   > "$work/usr.log" 2>&1 || { cat "$work/usr.log"; exit 1; }
-libdir=$(sed -n 's/^CMAKE_INSTALL_LIBDIR:PATH=//p' "$work/usr-build/CMakeCache.txt")
-want='NEW_RPATH "\$ORIGIN/../'"$libdir\""
-grep -qF "$want" "$work/usr-build/tools/cmake_install.cmake" || {
-  echo "FAIL: prefix /usr (libdir $libdir): no $want in tools/cmake_install.cmake"
-  grep -n RPATH "$work/usr-build/tools/cmake_install.cmake"; exit 1; }
-echo "prefix /usr: oiv4-kv installs with RPATH \$ORIGIN/../$libdir"

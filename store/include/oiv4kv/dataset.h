@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "oiv4kv/export.h"
+
 namespace oiv4kv {
 
 // The first byte of every key. Values are part of the on-disk format.
@@ -53,7 +55,7 @@ inline constexpr std::array<std::string_view, 6> kSourceNames = {
     "freeform",     "xclick",                   "activemil"};
 
 // Target pixel count of a resized config (0 for `original`).
-uint64_t TargetPixels(Config config);
+OIV4KV_EXPORT uint64_t TargetPixels(Config config);
 
 // Names and parsers, one set per enum, the same for every public enum (also
 // ScanOrder in scan.h, PixelFormat/TruncatedPolicy in decode.h, ErrorPolicy):
@@ -68,26 +70,26 @@ uint64_t TargetPixels(Config config);
 //   VocabKind    "all", "trainable", "boxable", "source"
 //   LabelOrder   "download", "tfds"
 //   ImageFormat  "unknown", "jpeg", "png"
-std::string_view SplitName(Split split);
-std::string_view ConfigName(Config config);
-std::string_view VocabKindName(VocabKind kind);
-std::string_view LabelOrderName(LabelOrder order);
-std::string_view ImageFormatName(ImageFormat format);
+OIV4KV_EXPORT std::string_view SplitName(Split split);
+OIV4KV_EXPORT std::string_view ConfigName(Config config);
+OIV4KV_EXPORT std::string_view VocabKindName(VocabKind kind);
+OIV4KV_EXPORT std::string_view LabelOrderName(LabelOrder order);
+OIV4KV_EXPORT std::string_view ImageFormatName(ImageFormat format);
 
-std::optional<Split> ParseSplit(std::string_view name);
-std::optional<Config> ParseConfig(std::string_view name);
-std::optional<VocabKind> ParseVocabKind(std::string_view name);
-std::optional<LabelOrder> ParseLabelOrder(std::string_view name);
-std::optional<ImageFormat> ParseImageFormat(std::string_view name);
+OIV4KV_EXPORT std::optional<Split> ParseSplit(std::string_view name);
+OIV4KV_EXPORT std::optional<Config> ParseConfig(std::string_view name);
+OIV4KV_EXPORT std::optional<VocabKind> ParseVocabKind(std::string_view name);
+OIV4KV_EXPORT std::optional<LabelOrder> ParseLabelOrder(std::string_view name);
+OIV4KV_EXPORT std::optional<ImageFormat> ParseImageFormat(std::string_view name);
 
-std::vector<std::string> SplitNames();
-std::vector<std::string> ConfigNames();
-std::vector<std::string> VocabKindNames();
-std::vector<std::string> LabelOrderNames();
-std::vector<std::string> ImageFormatNames();
+OIV4KV_EXPORT std::vector<std::string> SplitNames();
+OIV4KV_EXPORT std::vector<std::string> ConfigNames();
+OIV4KV_EXPORT std::vector<std::string> VocabKindNames();
+OIV4KV_EXPORT std::vector<std::string> LabelOrderNames();
+OIV4KV_EXPORT std::vector<std::string> ImageFormatNames();
 
 // "a, b or c": a list of names for messages ("unknown split 'x' (train,
 // validation or test)"). `quote` wraps each name in single quotes.
-std::string JoinNames(const std::vector<std::string>& names, bool quote = false);
+OIV4KV_EXPORT std::string JoinNames(const std::vector<std::string>& names, bool quote = false);
 
 }  // namespace oiv4kv

@@ -26,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "oiv4kv/export.h"
 #include "oiv4kv/status.h"
 #include "oiv4kv/views.h"
 
@@ -41,7 +42,7 @@ inline constexpr std::array<PixelFormat, 3> kAllPixelFormats = {
     PixelFormat::kRGB, PixelFormat::kBGR, PixelFormat::kGray};
 
 // Bytes per pixel of `format`: 3, or 1 for kGray.
-int Channels(PixelFormat format);
+OIV4KV_EXPORT int Channels(PixelFormat format);
 
 // What to do with a file whose image data the decoder finds damaged: a JPEG
 // that ends early (libjpeg warns "Premature end of JPEG file") or holds
@@ -64,12 +65,12 @@ inline constexpr std::array<TruncatedPolicy, 2> kAllTruncatedPolicies = {
 
 // Names "rgb", "bgr", "gray" and "error", "warn" (as in the Python
 // binding); the same style as SplitName/ParseSplit/SplitNames in dataset.h.
-std::string_view PixelFormatName(PixelFormat format);
-std::optional<PixelFormat> ParsePixelFormat(std::string_view name);
-std::vector<std::string> PixelFormatNames();
-std::string_view TruncatedPolicyName(TruncatedPolicy policy);
-std::optional<TruncatedPolicy> ParseTruncatedPolicy(std::string_view name);
-std::vector<std::string> TruncatedPolicyNames();
+OIV4KV_EXPORT std::string_view PixelFormatName(PixelFormat format);
+OIV4KV_EXPORT std::optional<PixelFormat> ParsePixelFormat(std::string_view name);
+OIV4KV_EXPORT std::vector<std::string> PixelFormatNames();
+OIV4KV_EXPORT std::string_view TruncatedPolicyName(TruncatedPolicy policy);
+OIV4KV_EXPORT std::optional<TruncatedPolicy> ParseTruncatedPolicy(std::string_view name);
+OIV4KV_EXPORT std::vector<std::string> TruncatedPolicyNames();
 
 struct DecodeOptions {
   // Default: kRGB.
@@ -147,13 +148,13 @@ struct DecodeInfo {
 // headers alone (no pixel is decoded). Returns InvalidArgument for an
 // unknown format or an image over options.max_pixels, Corruption for a
 // corrupt or truncated header. Thread-safe.
-Status DecodedSize(std::span<const uint8_t> bytes, const DecodeOptions& options,
+OIV4KV_EXPORT Status DecodedSize(std::span<const uint8_t> bytes, const DecodeOptions& options,
                    ImageShape* out);
 // The same for a stored image; errors name it ("300k image train/<id>: ").
-Status DecodedSize(const ImageView& view, const DecodeOptions& options,
+OIV4KV_EXPORT Status DecodedSize(const ImageView& view, const DecodeOptions& options,
                    ImageShape* out);
 
-class Decoder {
+class OIV4KV_EXPORT Decoder {
  public:
   Decoder();
   ~Decoder();

@@ -17,22 +17,23 @@
 #include <string_view>
 
 #include "oiv4kv/dataset.h"
+#include "oiv4kv/export.h"
 
 namespace oiv4kv {
 
 inline constexpr size_t kImageIdHexDigits = 16;
 
 // "0011d545a9314517".
-std::string ImageIdHex(uint64_t image_id);
+OIV4KV_EXPORT std::string ImageIdHex(uint64_t image_id);
 // "0011d545a9314517.jpg": the image's file name in the download and TFDS.
-std::string ImageFileName(uint64_t image_id);
+OIV4KV_EXPORT std::string ImageFileName(uint64_t image_id);
 // "train/0011d545a9314517", for messages.
-std::string ExampleName(Split split, uint64_t image_id);
+OIV4KV_EXPORT std::string ExampleName(Split split, uint64_t image_id);
 
 // Exactly 16 hex digits, either case; nullopt for anything else.
-std::optional<uint64_t> ParseImageIdHex(std::string_view text);
+OIV4KV_EXPORT std::optional<uint64_t> ParseImageIdHex(std::string_view text);
 // 16 hex digits (either case) or "<16 hex digits>.jpg"; nullopt for
 // anything else.
-std::optional<uint64_t> ParseImageId(std::string_view text);
+OIV4KV_EXPORT std::optional<uint64_t> ParseImageId(std::string_view text);
 
 }  // namespace oiv4kv

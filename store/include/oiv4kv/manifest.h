@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "oiv4kv/dataset.h"
+#include "oiv4kv/export.h"
 
 namespace oiv4kv {
 
@@ -21,9 +22,9 @@ inline constexpr std::array<ErrorPolicy, 2> kAllErrorPolicies = {ErrorPolicy::kF
                                                                  ErrorPolicy::kSkip};
 // "fail", "skip"; the same style as SplitName/ParseSplit/SplitNames in
 // dataset.h.
-std::string_view ErrorPolicyName(ErrorPolicy policy);
-std::optional<ErrorPolicy> ParseErrorPolicy(std::string_view name);
-std::vector<std::string> ErrorPolicyNames();
+OIV4KV_EXPORT std::string_view ErrorPolicyName(ErrorPolicy policy);
+OIV4KV_EXPORT std::optional<ErrorPolicy> ParseErrorPolicy(std::string_view name);
+OIV4KV_EXPORT std::vector<std::string> ErrorPolicyNames();
 
 // What `oiv4-kv convert` was asked to do for one config.
 struct ConvertOptions {
@@ -56,7 +57,7 @@ struct ConfigManifest {
   ConvertReport report;
 };
 
-struct Manifest {
+struct OIV4KV_EXPORT Manifest {
   uint32_t schema_version = 0;
   std::string writer_version;
   LabelOrder label_order = LabelOrder::kDownload;

@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "oiv4kv/dataset.h"
+#include "oiv4kv/export.h"
 #include "oiv4kv/status.h"
 #include "oiv4kv/views.h"
 
@@ -54,9 +55,9 @@ inline constexpr std::array<ScanOrder, 3> kAllScanOrders = {
 // "sequential", "shuffled", "block_shuffled" (as in ScanPosition::Serialize
 // and the Python binding); the same style as SplitName/ParseSplit/SplitNames
 // in dataset.h.
-std::string_view ScanOrderName(ScanOrder order);
-std::optional<ScanOrder> ParseScanOrder(std::string_view name);
-std::vector<std::string> ScanOrderNames();
+OIV4KV_EXPORT std::string_view ScanOrderName(ScanOrder order);
+OIV4KV_EXPORT std::optional<ScanOrder> ParseScanOrder(std::string_view name);
+OIV4KV_EXPORT std::vector<std::string> ScanOrderNames();
 
 struct ScanOptions {
   // Default: kShuffled.
@@ -121,7 +122,7 @@ struct ScanIdentity {
 // Scan::position() also records the scan (`scan`), so that Resume can refuse
 // a position of another scan; a position built by hand without it is taken
 // as given.
-struct ScanPosition {
+struct OIV4KV_EXPORT ScanPosition {
   uint64_t epoch = 0;
   uint64_t offset = 0;
   std::optional<ScanIdentity> scan;
@@ -142,7 +143,7 @@ struct ScanPosition {
   bool operator==(const ScanPosition&) const = default;
 };
 
-class Scan {
+class OIV4KV_EXPORT Scan {
  public:
   // Starts shard options.shard_index of epoch options.epoch of `split`.
   // InvalidArgument for invalid options (see ScanOptions) or a null store.

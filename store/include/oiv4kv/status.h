@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "oiv4kv/export.h"
+
 namespace oiv4kv {
 
 class [[nodiscard]] Status {
@@ -44,10 +46,10 @@ class [[nodiscard]] Status {
   const std::string& message() const { return message_; }
 
   // "NotFound: <message>", or "OK".
-  std::string ToString() const;
+  OIV4KV_EXPORT std::string ToString() const;
 
   // The same status with "<context>: " put before the message.
-  Status WithContext(std::string_view context) const;
+  OIV4KV_EXPORT Status WithContext(std::string_view context) const;
 
  private:
   Status(Code code, std::string_view msg) : code_(code), message_(msg) {}

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "oiv4kv/dataset.h"
+#include "oiv4kv/export.h"
 #include "oiv4kv/manifest.h"
 #include "oiv4kv/options.h"
 #include "oiv4kv/status.h"
@@ -47,7 +48,7 @@ struct LayoutTuning;  // internal: store/core/format/layout.h
 inline constexpr std::array<Config, kNumConfigs> kDefaultConfigOrder = {
     Config::k300k, Config::k200k, Config::kOriginal};
 
-class Store {
+class OIV4KV_EXPORT Store {
  public:
   // Opens the store at `path` read-only. Fails with InvalidArgument if there
   // is no store there, NotSupported if its schema version is not

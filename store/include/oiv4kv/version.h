@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "oiv4kv/export.h"
+
 namespace oiv4kv {
 
 // The schema version written into every manifest. A reader opens only
@@ -12,6 +14,6 @@ namespace oiv4kv {
 inline constexpr uint32_t kSchemaVersion = 1;
 
 // The library's version, "MAJOR.MINOR.PATCH", recorded by writers.
-std::string_view LibraryVersion();
+OIV4KV_EXPORT std::string_view LibraryVersion();
 
 }  // namespace oiv4kv

@@ -20,6 +20,7 @@
 #include <string_view>
 
 #include "oiv4kv/dataset.h"
+#include "oiv4kv/export.h"
 
 namespace oiv4kv {
 
@@ -56,7 +57,7 @@ struct BoxesView {
 };
 
 // The annotations of one example.
-class ExampleView {
+class OIV4KV_EXPORT ExampleView {
  public:
   ExampleView();
   ~ExampleView();
@@ -92,7 +93,7 @@ class ExampleView {
 };
 
 // One stored image of one config: the encoded bytes and their metadata.
-class ImageView {
+class OIV4KV_EXPORT ImageView {
  public:
   ImageView();
   ~ImageView();

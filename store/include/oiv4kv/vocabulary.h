@@ -9,6 +9,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "oiv4kv/export.h"
+
 namespace oiv4kv {
 
 // One entry as a writer supplies it. For the source list, `mid` is the
@@ -18,7 +20,7 @@ struct VocabEntry {
   std::string display_name;
 };
 
-class Vocabulary {
+class OIV4KV_EXPORT Vocabulary {
  public:
   Vocabulary() = default;
   explicit Vocabulary(std::vector<VocabEntry> entries);

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "oiv4kv/dataset.h"
+#include "oiv4kv/export.h"
 #include "oiv4kv/manifest.h"
 #include "oiv4kv/options.h"
 #include "oiv4kv/status.h"
@@ -59,7 +60,7 @@ struct ImageMeta {
 class Writer;
 
 // A set of puts applied atomically by Writer::Write. Reuse it with Clear().
-class Batch {
+class OIV4KV_EXPORT Batch {
  public:
   Batch();
   ~Batch();
@@ -95,7 +96,7 @@ struct ConfigCommit {
   ConvertReport report;
 };
 
-class Writer {
+class OIV4KV_EXPORT Writer {
  public:
   // Creates the store at `path` if there is none, else opens it for writing
   // (NotSupported if its schema version differs). One writer at a time:
