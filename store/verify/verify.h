@@ -10,20 +10,21 @@
 //     existing MANIFEST; OPTIONS files are text RocksDB parses, with the
 //     store's column families; IDENTITY is an id. The store is then opened
 //     read-only.
-//  2. The manifest's example and image counts against the keys counted in
-//     the annotations family and in each complete config's images family.
-//  3. Each split's index in the meta family against the annotation keys,
-//     exactly.
-//  4. Every annotation record through the FlatBuffers verifier, then its
+//  2. The manifest and the vocabularies (meta and vocab families) decode.
+//  3. Every annotation record through the FlatBuffers verifier, then its
 //     values: labels within their vocabulary, objects_trainable equal to the
 //     objects whose class is trainable, confidences 0..10, sources within
 //     kSourceNames, boxes in [0, 1] with min <= max, flags in {-1, 0, 1},
 //     the filename <id>.jpg.
+//  4. The manifest's example counts and each split's index in the meta
+//     family against the annotation keys, exactly.
 //  5. An image for every example in every complete config and no image
 //     without an example; each image value parses and its format is what its
-//     bytes start with.
+//     bytes start with; the manifest's image counts against the keys.
 //  6. With `deep`, decodes every image and compares its size with the stored
 //     width and height.
+//
+// (store/verify/README.md names the file of each phase.)
 //
 // Not checked: LOG and LOCK files (RocksDB's info log and lock, no data),
 // and the pixels themselves (only that they decode, with `deep`).
