@@ -57,14 +57,6 @@ void Append(std::vector<T>* to, const std::vector<T>& from) {
 
 }  // namespace
 
-std::string_view BadImagePolicyName(BadImagePolicy policy) {
-  return policy == BadImagePolicy::kError ? "error" : "skip";
-}
-
-std::string_view RemainderName(Remainder remainder) {
-  return remainder == Remainder::kPad ? "pad" : "drop";
-}
-
 struct Loader::Impl {
   const Store* store = nullptr;
   Split split = Split::kTrain;

@@ -6,15 +6,10 @@
 #include <string>
 
 #include "oiv4kv/loader.h"
+#include "store/core/splitmix.h"
 
 namespace oiv4kv {
 namespace {
-
-uint64_t Mix64(uint64_t z) {  // splitmix64's finalizer
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
 
 // Python's round(): half to even (the default rounding mode).
 int64_t RoundEven(double v) { return static_cast<int64_t>(std::nearbyint(v)); }
@@ -165,23 +160,6 @@ double TransformRng::Uniform(double low, double high) { return low + (high - low
 
 uint64_t TransformRng::Below(uint64_t n) {
   return std::min<uint64_t>(n - 1, static_cast<uint64_t>(Uniform() * static_cast<double>(n)));
-}
-
-std::string_view TransformKindName(TransformKind kind) {
-  switch (kind) {
-    case TransformKind::kRandomResizedCrop: return "random_resized_crop";
-    case TransformKind::kCenterCrop: return "center_crop";
-    case TransformKind::kResize: return "resize";
-    case TransformKind::kLetterbox: return "letterbox";
-  }
-  return "?";
-}
-
-std::optional<TransformKind> ParseTransformKind(std::string_view name) {
-  for (TransformKind k : kAllTransformKinds) {
-    if (TransformKindName(k) == name) return k;
-  }
-  return std::nullopt;
 }
 
 Status PlanTransform(const TransformOptions& options, uint32_t source_width,

@@ -64,16 +64,16 @@ uint64_t HashBatch(const LoaderBatch& b) {
   return h.h;
 }
 
-class LoaderTest : public ::testing::Test {
+// One store per suite (only read), written by Derived::Build. A failure
+// inside SetUpTestSuite would make gtest skip the suite (and ctest pass it):
+// the status is kept and every test fails on it in SetUp.
+template <typename Derived>
+class StoreSuite : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir();
     sample_ = new SampleStore();
-    SampleSpec spec;
-    spec.examples = {kTrain, 12, 0};
-    spec.configs = {};
-    setup_ = testing::WriteSampleStore(dir_->Sub("store"), spec, sample_);
-    if (setup_.ok()) setup_ = testing::AddJpegConfig(Config::k300k, sample_);
+    setup_ = Derived::Build(dir_->Sub("store"), sample_);
     if (!setup_.ok()) return;
     std::unique_ptr<Store> store;
     setup_ = Store::Open(sample_->path, StoreOptions(), &store);
@@ -92,6 +92,23 @@ class LoaderTest : public ::testing::Test {
         << "the suite's set-up failed: " << setup_.ToString();
   }
 
+  static inline TempDir* dir_ = nullptr;
+  static inline SampleStore* sample_ = nullptr;
+  static inline Store* store_ = nullptr;
+  static inline Status setup_;
+};
+
+class LoaderTest : public StoreSuite<LoaderTest> {
+ public:
+  static Status Build(const std::string& path, SampleStore* sample) {
+    SampleSpec spec;
+    spec.examples = {kTrain, 12, 0};
+    spec.configs = {};
+    OIV4KV_RETURN_IF_ERROR(testing::WriteSampleStore(path, spec, sample));
+    return testing::AddJpegConfig(Config::k300k, sample);
+  }
+
+ protected:
   static LoaderOptions Options(uint32_t threads, uint32_t prefetch) {
     LoaderOptions o;
     o.scan.batch_size = 6;
@@ -116,11 +133,6 @@ class LoaderTest : public ::testing::Test {
       out.push_back(HashBatch(*b));
     }
   }
-
-  static inline TempDir* dir_ = nullptr;
-  static inline SampleStore* sample_ = nullptr;
-  static inline Store* store_ = nullptr;
-  static inline Status setup_;
 };
 
 TEST_F(LoaderTest, SameBytesForAnyThreadsAndPrefetch) {
@@ -383,53 +395,33 @@ TEST_F(LoaderTest, AllocatorHookAndOutputOptions) {
 }
 
 // A store whose train example `bad_index` holds a JPEG cut after two thirds.
-class BadImageLoaderTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    dir_ = new TempDir();
-    sample_ = new SampleStore();
+class BadImageLoaderTest : public StoreSuite<BadImageLoaderTest> {
+ public:
+  static Status Build(const std::string& path, SampleStore* sample) {
     SampleSpec spec;
     spec.examples = {12, 0, 0};
     spec.configs = {};
-    setup_ = testing::WriteSampleStore(dir_->Sub("store"), spec, sample_);
-    if (!setup_.ok()) return;
+    OIV4KV_RETURN_IF_ERROR(testing::WriteSampleStore(path, spec, sample));
     std::unique_ptr<Writer> writer;
-    setup_ = Writer::Open(sample_->path, WriterOptions(), &writer);
-    if (setup_.ok()) setup_ = writer->BeginConfig(Config::k300k);
+    OIV4KV_RETURN_IF_ERROR(Writer::Open(path, WriterOptions(), &writer));
+    OIV4KV_RETURN_IF_ERROR(writer->BeginConfig(Config::k300k));
     Batch batch;
     uint64_t index = 0;
-    for (const auto& [key, e] : sample_->examples) {
+    for (const auto& [key, e] : sample->examples) {
       std::vector<uint8_t> jpeg;
-      if (setup_.ok()) setup_ = EncodeJpeg(SyntheticImage(64, 48, key.second), JpegSpec{}, &jpeg);
-      if (index == kBadIndex) {
+      OIV4KV_RETURN_IF_ERROR(EncodeJpeg(SyntheticImage(64, 48, key.second), JpegSpec{}, &jpeg));
+      if (index++ == kBadIndex) {
         jpeg.resize(jpeg.size() * 2 / 3);
         bad_id_ = key.second;
       }
-      if (setup_.ok()) {
-        setup_ = batch.AddImage(Config::k300k, key.first, key.second, jpeg,
-                                ImageMeta{64, 48, ImageFormat::kJpeg});
-      }
-      ++index;
+      OIV4KV_RETURN_IF_ERROR(batch.AddImage(Config::k300k, key.first, key.second, jpeg,
+                                            ImageMeta{64, 48, ImageFormat::kJpeg}));
     }
-    if (setup_.ok()) setup_ = writer->Write(batch);
-    if (setup_.ok()) setup_ = writer->CommitConfig(Config::k300k, ConfigCommit{});
-    writer.reset();
-    std::unique_ptr<Store> store;
-    if (setup_.ok()) setup_ = Store::Open(sample_->path, StoreOptions(), &store);
-    store_ = store.release();
+    OIV4KV_RETURN_IF_ERROR(writer->Write(batch));
+    return writer->CommitConfig(Config::k300k, ConfigCommit{});
   }
-  static void TearDownTestSuite() {
-    delete store_;
-    store_ = nullptr;
-    delete sample_;
-    sample_ = nullptr;
-    delete dir_;
-    dir_ = nullptr;
-  }
-  void SetUp() override {
-    ASSERT_TRUE(setup_.ok() && store_ != nullptr)
-        << "the suite's set-up failed: " << setup_.ToString();
-  }
+
+ protected:
   static LoaderOptions Options(BadImagePolicy policy) {
     LoaderOptions o;
     o.scan.order = ScanOrder::kSequential;
@@ -441,11 +433,7 @@ class BadImageLoaderTest : public ::testing::Test {
   }
 
   static constexpr uint64_t kBadIndex = 5;  // batch 1, slot 1
-  static inline TempDir* dir_ = nullptr;
-  static inline SampleStore* sample_ = nullptr;
-  static inline Store* store_ = nullptr;
   static inline uint64_t bad_id_ = 0;
-  static inline Status setup_;
 };
 
 TEST_F(BadImageLoaderTest, ErrorPolicyNamesTheImageAndDoesNotSkipIt) {

@@ -103,9 +103,11 @@ enum class TransformKind : uint8_t {
 inline constexpr std::array<TransformKind, 4> kAllTransformKinds = {
     TransformKind::kRandomResizedCrop, TransformKind::kCenterCrop, TransformKind::kResize,
     TransformKind::kLetterbox};
-// "random_resized_crop", "center_crop", "resize", "letterbox".
+// "random_resized_crop", "center_crop", "resize", "letterbox" (the same
+// style as SplitName/ParseSplit/SplitNames in dataset.h).
 OIV4KV_EXPORT std::string_view TransformKindName(TransformKind kind);
 OIV4KV_EXPORT std::optional<TransformKind> ParseTransformKind(std::string_view name);
+OIV4KV_EXPORT std::vector<std::string> TransformKindNames();
 
 struct TransformOptions {
   TransformKind kind = TransformKind::kRandomResizedCrop;
@@ -170,6 +172,17 @@ OIV4KV_EXPORT MappedBox MapBox(const TransformRecord& record, std::span<const fl
 
 enum class ImageLayout : uint8_t { kHWC, kCHW };
 enum class ImageDType : uint8_t { kUint8, kFloat32, kFloat16 };
+inline constexpr std::array<ImageLayout, 2> kAllImageLayouts = {ImageLayout::kHWC,
+                                                                ImageLayout::kCHW};
+inline constexpr std::array<ImageDType, 3> kAllImageDTypes = {
+    ImageDType::kUint8, ImageDType::kFloat32, ImageDType::kFloat16};
+// "hwc", "chw"; "uint8", "float32", "float16".
+OIV4KV_EXPORT std::string_view ImageLayoutName(ImageLayout layout);
+OIV4KV_EXPORT std::optional<ImageLayout> ParseImageLayout(std::string_view name);
+OIV4KV_EXPORT std::vector<std::string> ImageLayoutNames();
+OIV4KV_EXPORT std::string_view ImageDTypeName(ImageDType dtype);
+OIV4KV_EXPORT std::optional<ImageDType> ParseImageDType(std::string_view name);
+OIV4KV_EXPORT std::vector<std::string> ImageDTypeNames();
 
 // How an output image is written. uint8: the resampled value rounded to
 // 0..255. Float: (v / 255 - mean[c]) / std[c] of that rounded value v
@@ -251,9 +264,16 @@ enum class Remainder : uint8_t {
           // shard's end are zeros with valid[i] = 0 (not counted as skipped)
   kDrop,  // floor(floor(n / shards) / batch_size) batches, all full
 };
+inline constexpr std::array<BadImagePolicy, 2> kAllBadImagePolicies = {BadImagePolicy::kError,
+                                                                       BadImagePolicy::kSkip};
+inline constexpr std::array<Remainder, 2> kAllRemainders = {Remainder::kPad, Remainder::kDrop};
 // "error", "skip"; "pad", "drop".
 OIV4KV_EXPORT std::string_view BadImagePolicyName(BadImagePolicy policy);
+OIV4KV_EXPORT std::optional<BadImagePolicy> ParseBadImagePolicy(std::string_view name);
+OIV4KV_EXPORT std::vector<std::string> BadImagePolicyNames();
 OIV4KV_EXPORT std::string_view RemainderName(Remainder remainder);
+OIV4KV_EXPORT std::optional<Remainder> ParseRemainder(std::string_view name);
+OIV4KV_EXPORT std::vector<std::string> RemainderNames();
 
 struct LoaderOptions {
   // The split's order, seed, epoch, shard (shard_index of num_shards),
