@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <random>
 #include <set>
@@ -62,6 +63,20 @@ uint64_t HashBatch(const LoaderBatch& b) {
   h.Vec(b.bobjects.bbox);
   h.Vec(b.bobjects.kept);
   return h.h;
+}
+
+// Calls fn on every batch of the loader's epoch; returns how many there were.
+// Fails the test on an error.
+size_t ForEachBatch(Loader* loader, const std::function<void(const LoaderBatch&)>& fn) {
+  size_t n = 0;
+  for (;;) {
+    const LoaderBatch* b = nullptr;
+    const Status s = loader->Next(&b);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    if (!s.ok() || b == nullptr) return n;
+    fn(*b);
+    ++n;
+  }
 }
 
 // One store per suite (only read), written by Derived::Build. A failure
@@ -125,13 +140,8 @@ class LoaderTest : public StoreSuite<LoaderTest> {
   // Every batch's hash until the end (or an error).
   static std::vector<uint64_t> Hashes(Loader* loader) {
     std::vector<uint64_t> out;
-    for (;;) {
-      const LoaderBatch* b = nullptr;
-      const Status s = loader->Next(&b);
-      EXPECT_TRUE(s.ok()) << s.ToString();
-      if (!s.ok() || b == nullptr) return out;
-      out.push_back(HashBatch(*b));
-    }
+    ForEachBatch(loader, [&](const LoaderBatch& b) { out.push_back(HashBatch(b)); });
+    return out;
   }
 };
 
@@ -335,19 +345,14 @@ TEST_F(LoaderTest, EveryExampleOnceAcrossShardsWithEqualBatchCounts) {
       std::unique_ptr<Loader> loader;
       ASSERT_OK(Loader::Open(store_, Split::kTrain, o, &loader));
       EXPECT_EQ(loader->size(), rem == Remainder::kPad ? 4u : 3u);
-      uint64_t batches = 0;
-      for (;;) {
-        const LoaderBatch* b = nullptr;
-        ASSERT_OK(loader->Next(&b));
-        if (b == nullptr) break;
-        ++batches;
-        for (uint32_t i = 0; i < b->size; ++i) {
-          if (b->valid[i]) seen.insert(b->indices[i]);
+      const size_t batches = ForEachBatch(loader.get(), [&](const LoaderBatch& b) {
+        for (uint32_t i = 0; i < b.size; ++i) {
+          if (b.valid[i]) seen.insert(b.indices[i]);
           if (rem == Remainder::kDrop) {
-            EXPECT_EQ(b->valid[i], 1);
+            EXPECT_EQ(b.valid[i], 1);
           }
         }
-      }
+      });
       EXPECT_EQ(batches, loader->size());
       ++checked;
     }
@@ -461,28 +466,24 @@ TEST_F(BadImageLoaderTest, ErrorPolicyNamesTheImageAndDoesNotSkipIt) {
 TEST_F(BadImageLoaderTest, SkipPolicyZerosAndCountsTheSlot) {
   std::unique_ptr<Loader> loader;
   ASSERT_OK(Loader::Open(store_, Split::kTrain, Options(BadImagePolicy::kSkip), &loader));
-  int valid = 0, invalid = 0, batches = 0;
-  for (;;) {
-    const LoaderBatch* b = nullptr;
-    ASSERT_OK(loader->Next(&b));
-    if (b == nullptr) break;
-    ++batches;
-    for (uint32_t i = 0; i < b->size; ++i) {
-      if (b->valid[i]) {
+  int valid = 0, invalid = 0;
+  const size_t batches = ForEachBatch(loader.get(), [&](const LoaderBatch& b) {
+    for (uint32_t i = 0; i < b.size; ++i) {
+      if (b.valid[i]) {
         ++valid;
         continue;
       }
       ++invalid;
-      EXPECT_EQ(b->batch_index * 4 + i, kBadIndex);
-      EXPECT_EQ(b->image_ids[i], bad_id_);
-      EXPECT_EQ(b->skipped, 1u);
-      EXPECT_EQ(b->bobjects.offsets[i], b->bobjects.offsets[i + 1]);
+      EXPECT_EQ(b.batch_index * 4 + i, kBadIndex);
+      EXPECT_EQ(b.image_ids[i], bad_id_);
+      EXPECT_EQ(b.skipped, 1u);
+      EXPECT_EQ(b.bobjects.offsets[i], b.bobjects.offsets[i + 1]);
       const size_t n = 16 * 16 * 3;
-      const uint8_t* p = b->images.data() + i * n;
+      const uint8_t* p = b.images.data() + i * n;
       EXPECT_EQ(std::count(p, p + n, 0), static_cast<long>(n));
     }
-  }
-  EXPECT_EQ(batches, 3);
+  });
+  EXPECT_EQ(batches, 3u);
   EXPECT_EQ(valid, 11);
   EXPECT_EQ(invalid, 1);
   EXPECT_EQ(loader->skipped(), 1u);
