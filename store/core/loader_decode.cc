@@ -11,6 +11,9 @@
 #include <vector>
 
 #include <jpeglib.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "oiv4kv/dataset.h"
 #include "oiv4kv/decode.h"
@@ -142,8 +145,8 @@ uint8_t ToByte(float v) {
   return static_cast<uint8_t>(std::clamp(static_cast<int>(v + 0.5f), 0, 255));
 }
 
-// A region of an image decoded at 1/denom: `rows` x `cols` RGB pixels whose
-// (0, 0) is the scaled image's (x0, y0).
+// A region of an image decoded at 1/denom: `rows` x `cols` RGBX pixels (4
+// bytes, the 4th unused) whose (0, 0) is the scaled image's (x0, y0).
 struct Region {
   std::vector<uint8_t> pixels;
   uint32_t cols = 0, rows = 0;
@@ -151,9 +154,14 @@ struct Region {
   uint32_t denom = 1;
 };
 
-// Resamples the record's crop from `region` into dst.
+// One pixel's channels (R, G, B, unused) as 4 float lanes.
+typedef float V4 __attribute__((vector_size(16)));
+
+// Resamples the record's crop from `region` into dst: a horizontal pass over
+// the crop's rows into `tmp`, then per output row a weighted sum of tmp rows.
 void Resample(const Region& region, const TransformRecord& r, uint8_t pad_value,
-              const ImageOutputOptions& output, uint8_t* dst, std::vector<float>* tmp) {
+              const ImageOutputOptions& output, uint8_t* dst, std::vector<V4>* tmp,
+              std::vector<V4>* line, std::vector<V4>* row_f) {
   const double d = region.denom;
   // The crop in region coordinates, and the pixels it touches.
   const double cx = r.crop_x / d - region.x0, cy = r.crop_y / d - region.y0;
@@ -167,52 +175,63 @@ void Resample(const Region& region, const TransformRecord& r, uint8_t pad_value,
   Taps tx, ty;
   MakeTaps(cx, cw, r.content_width, lo_x, std::max(hi_x, lo_x + 1), &tx);
   MakeTaps(cy, ch, r.content_height, lo_y, std::max(hi_y, lo_y + 1), &ty);
-  // Horizontal pass over the rows the vertical taps use.
   const size_t cwidth = r.content_width;
   const int32_t rows = std::max(hi_y, lo_y + 1) - lo_y;
-  tmp->assign(static_cast<size_t>(rows) * cwidth * 3, 0.f);
+  tmp->resize(static_cast<size_t>(rows) * cwidth);
+  row_f->resize(region.cols);
+  float* row = reinterpret_cast<float*>(row_f->data());
   for (int32_t y = 0; y < rows; ++y) {
     const int32_t sy = std::min<int32_t>(lo_y + y, static_cast<int32_t>(region.rows) - 1);
-    const uint8_t* src = region.pixels.data() + size_t(sy) * region.cols * 3;
-    float* out = tmp->data() + size_t(y) * cwidth * 3;
+    const uint8_t* src = region.pixels.data() + size_t(sy) * region.cols * 4;
+    // The row's pixels as floats once (16 lanes at a time),
+    // then each tap is one 4-lane multiply-add.
+    size_t i = size_t(lo_x) * 4;
+    const size_t end = size_t(std::max(hi_x, lo_x + 1)) * 4;
+#if defined(__SSE2__)
+    const __m128i zero = _mm_setzero_si128();
+    for (; i + 16 <= end; i += 16) {  // 4 pixels at a time
+      const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
+      const __m128i lo = _mm_unpacklo_epi8(b, zero), hi = _mm_unpackhi_epi8(b, zero);
+      _mm_storeu_ps(row + i, _mm_cvtepi32_ps(_mm_unpacklo_epi16(lo, zero)));
+      _mm_storeu_ps(row + i + 4, _mm_cvtepi32_ps(_mm_unpackhi_epi16(lo, zero)));
+      _mm_storeu_ps(row + i + 8, _mm_cvtepi32_ps(_mm_unpacklo_epi16(hi, zero)));
+      _mm_storeu_ps(row + i + 12, _mm_cvtepi32_ps(_mm_unpackhi_epi16(hi, zero)));
+    }
+#endif
+    for (; i < end; ++i) row[i] = src[i];
+    V4* out = tmp->data() + size_t(y) * cwidth;
     for (size_t o = 0; o < cwidth; ++o) {
       const float* w = tx.weights.data() + o * tx.width;
-      const uint8_t* p = src + size_t(tx.start[o]) * 3;
-      float a = 0, b = 0, c = 0;
-      for (int32_t k = 0; k < tx.count[o]; ++k) {
-        a += w[k] * p[3 * k];
-        b += w[k] * p[3 * k + 1];
-        c += w[k] * p[3 * k + 2];
-      }
-      out[3 * o] = a;
-      out[3 * o + 1] = b;
-      out[3 * o + 2] = c;
+      const V4* p = row_f->data() + tx.start[o];
+      V4 acc = {0, 0, 0, 0};
+      for (int32_t k = 0; k < tx.count[o]; ++k) acc += w[k] * p[k];
+      out[o] = acc;
     }
   }
   Writer writer(output, dst, r.width, r.height);
-  std::vector<uint8_t> line(size_t{r.width} * 3);
+  line->resize(cwidth);
   for (uint32_t oy = 0; oy < r.height; ++oy) {
     const int64_t cy_out = int64_t{oy} - r.pad_y;
     const bool content_row = cy_out >= 0 && cy_out < r.content_height;
+    if (content_row) {
+      const float* w = ty.weights.data() + size_t(cy_out) * ty.width;
+      const V4* first = tmp->data() + size_t(ty.start[cy_out] - lo_y) * cwidth;
+      V4* acc = line->data();
+      for (size_t x = 0; x < cwidth; ++x) acc[x] = w[0] * first[x];
+      for (int32_t k = 1; k < ty.count[cy_out]; ++k) {
+        const V4* row = first + size_t(k) * cwidth;
+        for (size_t x = 0; x < cwidth; ++x) acc[x] += w[k] * row[x];
+      }
+    }
     for (uint32_t ox = 0; ox < r.width; ++ox) {
       const uint32_t ux = r.flip ? r.width - 1 - ox : ox;  // the unflipped column
       const int64_t cx_out = int64_t{ux} - r.pad_x;
-      uint8_t v[3] = {pad_value, pad_value, pad_value};
       if (content_row && cx_out >= 0 && cx_out < r.content_width) {
-        const float* w = ty.weights.data() + size_t(cy_out) * ty.width;
-        const int32_t y0 = ty.start[cy_out] - lo_y;
-        float a = 0, b = 0, c = 0;
-        for (int32_t k = 0; k < ty.count[cy_out]; ++k) {
-          const float* p = tmp->data() + (size_t(y0 + k) * cwidth + size_t(cx_out)) * 3;
-          a += w[k] * p[0];
-          b += w[k] * p[1];
-          c += w[k] * p[2];
-        }
-        v[0] = ToByte(a);
-        v[1] = ToByte(b);
-        v[2] = ToByte(c);
+        const V4 v = (*line)[size_t(cx_out)];
+        for (int c = 0; c < 3; ++c) writer.Put(ox, oy, c, ToByte(v[c]));
+      } else {
+        for (int c = 0; c < 3; ++c) writer.Put(ox, oy, c, pad_value);
       }
-      for (int c = 0; c < 3; ++c) writer.Put(ox, oy, c, v[c]);
     }
   }
 }
@@ -248,8 +267,7 @@ struct TransformDecoder::Impl {
   Decoder decoder;  // the fallback
   DecodedImage full;
   Region region;
-  std::vector<float> tmp;
-  std::vector<JSAMPROW> rows;
+  std::vector<V4> tmp, line, row_f;
 
   // The fast path. Sets *handled = false (and returns OK) for a JPEG it
   // leaves to the fallback: progressive, CMYK/YCCK, or unusual.
@@ -299,7 +317,7 @@ Status TransformDecoder::Impl::DecodeJpegCrop(std::span<const uint8_t> bytes,
       break;
     }
   }
-  cinfo.out_color_space = JCS_RGB;
+  cinfo.out_color_space = JCS_EXT_RGBX;
   cinfo.scale_num = 1;
   cinfo.scale_denom = denom;
   cinfo.dct_method = JDCT_ISLOW;
@@ -321,11 +339,11 @@ Status TransformDecoder::Impl::DecodeJpegCrop(std::span<const uint8_t> bytes,
   region.cols = cinfo.output_width;
   region.rows = static_cast<uint32_t>(y1 - y0);
   region.denom = denom;
-  region.pixels.resize(size_t{region.cols} * region.rows * 3);
+  region.pixels.resize(size_t{region.cols} * region.rows * 4);
   if (y0 > 0) jpeg_skip_scanlines(&cinfo, static_cast<JDIMENSION>(y0));
   while (cinfo.output_scanline < static_cast<JDIMENSION>(y1)) {
     JSAMPROW row = region.pixels.data() +
-                   size_t(cinfo.output_scanline - static_cast<JDIMENSION>(y0)) * region.cols * 3;
+                   size_t(cinfo.output_scanline - static_cast<JDIMENSION>(y0)) * region.cols * 4;
     jpeg_read_scanlines(&cinfo, &row, 1);
   }
   if (cinfo.output_scanline < cinfo.output_height) {
@@ -385,14 +403,20 @@ Status TransformDecoder::DecodeTransformed(std::span<const uint8_t> bytes,
                                   std::to_string(record.source_height));
       }
       Region& g = impl_->region;
-      g.pixels.swap(impl_->full.pixels);
+      const std::vector<uint8_t>& rgb = impl_->full.pixels;
+      g.pixels.resize(rgb.size() / 3 * 4);
+      for (size_t i = 0, j = 0; i < rgb.size(); i += 3, j += 4) {
+        std::memcpy(&g.pixels[j], &rgb[i], 3);
+        g.pixels[j + 3] = 0;
+      }
       g.cols = impl_->full.width;
       g.rows = impl_->full.height;
       g.x0 = g.y0 = 0;
       g.denom = 1;
       if (info != nullptr) *info = {1, g.cols, g.rows, false};
     }
-    Resample(impl_->region, record, pad_value, output, dst.data(), &impl_->tmp);
+    Resample(impl_->region, record, pad_value, output, dst.data(), &impl_->tmp, &impl_->line,
+             &impl_->row_f);
   } catch (const std::bad_alloc&) {
     return Status::IOError("out of memory decoding a " + std::to_string(record.source_width) +
                            "x" + std::to_string(record.source_height) + " image");
