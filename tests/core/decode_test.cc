@@ -19,7 +19,7 @@
 #include "oiv4kv/store.h"
 #include "oiv4kv/writer.h"
 #include "store/testing/sample_images.h"
-#include "store/synth/synth_image.h"
+#include "store/synth/jpeg_bytes.h"
 #include "tests/testutil.h"
 
 namespace oiv4kv {
