@@ -19,6 +19,7 @@
 #include "store/convert/transcode.h"
 #include "store/core/format/keys.h"
 #include "store/core/format/records.h"
+#include "store/core/writer_internal.h"
 #include "store/convert/vocab_files.h"
 
 namespace oiv4kv {
@@ -162,7 +163,7 @@ class Conversion {
       if (ec) return Status::IOError(staging_path + ": cannot be removed: " + ec.message());
     }
     OIV4KV_RETURN_IF_ERROR(writer_->DiscardUnfinished(r_.config));
-    for (const std::string& p : prefixes) OIV4KV_RETURN_IF_ERROR(writer_->ClearProgress(p));
+    for (const std::string& p : prefixes) OIV4KV_RETURN_IF_ERROR(ClearProgress(*writer_, p));
     return Status::OK();
   }
 
@@ -177,9 +178,9 @@ class Conversion {
         InputFingerprint now, then;
         OIV4KV_RETURN_IF_ERROR(FingerprintInput(archive, &now));
         std::string recorded, progress;
-        const bool known = writer_->GetProgress(std::string(kInputPrefix) + stem, &recorded).ok() &&
+        const bool known = GetProgress(*writer_, std::string(kInputPrefix) + stem, &recorded).ok() &&
                            InputFingerprint::Decode(recorded, &then);
-        const bool started = writer_->GetProgress(ArchiveProgressKey(r_.config, stem), &progress).ok();
+        const bool started = GetProgress(*writer_, ArchiveProgressKey(r_.config, stem), &progress).ok();
         if (known && (started || annotations_done) && !then.SameContent(now)) {
           const std::string change = DescribeChange(then, now);
           summary_->refused = true;
@@ -195,7 +196,7 @@ class Conversion {
               " from the original download, or convert this download into a new store");
         }
         if (!known || (!started && !annotations_done && !(then == now))) {
-          OIV4KV_RETURN_IF_ERROR(batch.PutProgress(std::string(kInputPrefix) + stem, now.Encode()));
+          OIV4KV_RETURN_IF_ERROR(PutProgress(batch, std::string(kInputPrefix) + stem, now.Encode()));
         }
       }
     }
@@ -246,12 +247,12 @@ class Conversion {
       written += std::to_string(encoded.size()) + ":" + Fnv64Hex(encoded) + " ";
     }
     std::string stored;
-    if (!writer_->GetProgress(kVocabulariesKey, &stored).ok() || stored != written) {
+    if (!GetProgress(*writer_, kVocabulariesKey, &stored).ok() || stored != written) {
       for (const auto& [kind, entries] : vocabs) {
         OIV4KV_RETURN_IF_ERROR(writer_->PutVocabulary(kind, *entries));
       }
       Batch batch;
-      OIV4KV_RETURN_IF_ERROR(batch.PutProgress(kVocabulariesKey, written));
+      OIV4KV_RETURN_IF_ERROR(PutProgress(batch, kVocabulariesKey, written));
       OIV4KV_RETURN_IF_ERROR(writer_->Write(batch));
     }
     // Recorded now, so that `info` on an unfinished store tells it.
@@ -344,7 +345,7 @@ class Conversion {
       std::string first;
       if (auto it = here.find(id); it != here.end()) first = it->second;
       else if (auto it = pending.find(id); it != pending.end()) first = it->second;
-      else if (!writer_->GetProgress(PresentKey(r_.config, split, id), &first).ok()) first.clear();
+      else if (!GetProgress(*writer_, PresentKey(r_.config, split, id), &first).ok()) first.clear();
       if (!first.empty()) {
         chunk.rejected.push_back({where, "duplicate image id " + ImageIdHex(id) + " (first in " + first + ")"});
         continue;
@@ -405,10 +406,10 @@ class Conversion {
         continue;
       }
       OIV4KV_RETURN_IF_ERROR(
-          batch.PutProgress(PresentKey(r_.config, split, item.id), item.where));
+          PutProgress(batch, PresentKey(r_.config, split, item.id), item.where));
       ++images_[static_cast<int>(split)];
     }
-    OIV4KV_RETURN_IF_ERROR(batch.PutProgress(ArchiveProgressKey(r_.config, stem),
+    OIV4KV_RETURN_IF_ERROR(PutProgress(batch, ArchiveProgressKey(r_.config, stem),
                                              archive_done ? "done" : std::to_string(members_done)));
     OIV4KV_RETURN_IF_ERROR(CheckFreeSpace(r_.store, r_.min_free_bytes));
     return writer_->Write(batch);
@@ -420,7 +421,7 @@ class Conversion {
       // The chunk is all or nothing; earlier chunks are committed.
       return Status::InvalidArgument(p.where + ": " + p.reason);
     }
-    return batch->PutProgress(ProblemPrefix(r_.config) + p.where, p.reason);
+    return PutProgress(*batch, ProblemPrefix(r_.config) + p.where, p.reason);
   }
 
   // Converts the archives of `split`, several at once, each with its share
@@ -480,7 +481,7 @@ class Conversion {
     const std::string name = fs::path(archive).filename().string();
     std::string progress;
     uint64_t skip = 0;
-    if (writer_->GetProgress(ArchiveProgressKey(r_.config, stem), &progress).ok()) {
+    if (GetProgress(*writer_, ArchiveProgressKey(r_.config, stem), &progress).ok()) {
       if (progress == "done") return Status::OK();
       skip = std::stoull(progress);
     }
@@ -541,7 +542,7 @@ class Conversion {
   Status PresentIds(Split split, std::vector<uint64_t>* ids) {
     const std::string prefix = PresentPrefix(r_.config) + std::string(1, static_cast<char>(split));
     ids->clear();
-    return writer_->ScanProgress(prefix, [&](std::string_view key, std::string_view) {
+    return ScanProgress(*writer_, prefix, [&](std::string_view key, std::string_view) {
       Split s;
       uint64_t id;
       if (DecodeKey(key.substr(PresentPrefix(r_.config).size()), &s, &id)) ids->push_back(id);
@@ -581,11 +582,11 @@ class Conversion {
     std::vector<Problem> problems;
     OIV4KV_RETURN_IF_ERROR(staging_->Problems(&problems));
     Batch batch;
-    OIV4KV_RETURN_IF_ERROR(batch.PutProgress(kOrphanRowsKey, std::to_string(orphans)));
+    OIV4KV_RETURN_IF_ERROR(PutProgress(batch, kOrphanRowsKey, std::to_string(orphans)));
     for (size_t i = 0; i < problems.size(); ++i) {
       char index[24];
       std::snprintf(index, sizeof(index), "%012zu", i);
-      OIV4KV_RETURN_IF_ERROR(batch.PutProgress(std::string(kAnnotationProblemPrefix) + index,
+      OIV4KV_RETURN_IF_ERROR(PutProgress(batch, std::string(kAnnotationProblemPrefix) + index,
                                                problems[i].where + "\t" + problems[i].reason));
     }
     OIV4KV_RETURN_IF_ERROR(writer_->Write(batch));
@@ -595,32 +596,31 @@ class Conversion {
   Status Commit() {
     ConfigCommit commit;
     commit.options = {r_.source, threads_,
-                      std::string(ErrorPolicyName(r_.skip_bad_inputs ? ErrorPolicy::kSkip
-                                                                     : ErrorPolicy::kFail)),
+                      r_.skip_bad_inputs ? ErrorPolicy::kSkip : ErrorPolicy::kFail,
                       r_.max_pixels, r_.label_lists};
-    ConvertReport& report = commit.report;
+    ConversionReport& report = commit.report;
     std::string orphans;
-    if (writer_->GetProgress(kOrphanRowsKey, &orphans).ok()) {
+    if (GetProgress(*writer_, kOrphanRowsKey, &orphans).ok()) {
       report.orphan_annotation_rows = std::stoull(orphans);
     }
-    OIV4KV_RETURN_IF_ERROR(writer_->ScanProgress(
-        kAnnotationProblemPrefix, [&](std::string_view, std::string_view v) {
+    OIV4KV_RETURN_IF_ERROR(ScanProgress(
+        *writer_, kAnnotationProblemPrefix, [&](std::string_view, std::string_view v) {
           const size_t tab = v.find('\t');
           report.problems.push_back({std::string(v.substr(0, tab)),
                                      tab == std::string_view::npos ? "" : std::string(v.substr(tab + 1))});
           return true;
         }));
     const std::string prefix = ProblemPrefix(r_.config);
-    OIV4KV_RETURN_IF_ERROR(writer_->ScanProgress(prefix, [&](std::string_view k, std::string_view v) {
+    OIV4KV_RETURN_IF_ERROR(ScanProgress(*writer_, prefix, [&](std::string_view k, std::string_view v) {
       report.problems.push_back({std::string(k.substr(prefix.size())), std::string(v)});
       return true;
     }));
-    OIV4KV_RETURN_IF_ERROR(writer_->CommitConfig(r_.config, commit));
+    OIV4KV_RETURN_IF_ERROR(CommitConfig(*writer_, r_.config, commit));
     summary_->report = report;
     // The run's own bookkeeping is no longer needed once the config is complete.
     for (const std::string& p : {PresentPrefix(r_.config), ProblemPrefix(r_.config),
                                  "archive/" + std::string(ConfigName(r_.config)) + "/"}) {
-      OIV4KV_RETURN_IF_ERROR(writer_->ClearProgress(p));
+      OIV4KV_RETURN_IF_ERROR(ClearProgress(*writer_, p));
     }
     return Status::OK();
   }

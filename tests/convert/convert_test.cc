@@ -23,6 +23,7 @@
 #include "store/core/format/keys.h"
 #include "store/core/format/layout.h"
 #include "store/synth/synth_download.h"
+#include "store/core/writer_internal.h"
 #include "tests/testutil.h"
 
 namespace oiv4kv {
@@ -687,7 +688,7 @@ TEST_F(ConvertTest, LaterConfigFromAnotherDownloadFailsFast) {
     std::unique_ptr<Writer> writer;
     ASSERT_OK(Writer::Open(dir_.Sub("store"), WriterOptions(), &writer));
     size_t started = 0;
-    ASSERT_OK(writer->ScanProgress("archive/200k/", [&](std::string_view, std::string_view) {
+    ASSERT_OK(ScanProgress(*writer, "archive/200k/", [&](std::string_view, std::string_view) {
       ++started;
       return true;
     }));

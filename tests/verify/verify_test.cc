@@ -12,6 +12,7 @@
 #include "store/core/format/keys.h"
 #include "store/core/format/layout.h"
 #include "store/core/format/records.h"
+#include "store/core/writer_internal.h"
 #include "tests/testutil.h"
 
 namespace oiv4kv {
@@ -370,7 +371,7 @@ TEST_F(VerifyTest, EveryWriteAheadLogRecordIsChecked) {
     ASSERT_OK(Writer::Open(sample_.path, WriterOptions(), &writer));
     for (int i = 0; i < 40; ++i) {
       Batch batch;
-      ASSERT_OK(batch.PutProgress("test/" + std::to_string(i),
+      ASSERT_OK(PutProgress(batch, "test/" + std::to_string(i),
                                   std::string(500 + 997 * i, 'a' + i % 26)));
       ASSERT_OK(writer->Write(batch));
     }
