@@ -174,8 +174,74 @@ struct Writer::Rep {
   }
 };
 
-Status OpenWriterTuned(const std::string& path, const WriterOptions& options,
-                       const LayoutTuning& tuning, std::unique_ptr<Writer>* writer) {
+// The internal opens and the functions of writer_internal.h (the converter's
+// bookkeeping): the one way into Batch::Rep and Writer::Rep from outside the
+// classes.
+struct WriterAccess {
+  static Status OpenTuned(const std::string& path, const WriterOptions& options,
+                          const LayoutTuning& tuning, std::unique_ptr<Writer>* writer);
+
+  static Status PutProgress(Batch& batch, std::string_view key, std::string_view value) {
+    if (key.empty()) {
+      return Status::InvalidArgument("Batch::PutProgress: empty key (value \"" +
+                                     std::string(value.substr(0, 40)) + "\")");
+    }
+    batch.rep_->Add(Family::kMeta, ProgressKey(key),
+                    [&](std::string* out) { out->append(value); });
+    return Status::OK();
+  }
+
+  static Status GetProgress(const Writer& writer, std::string_view key, std::string* value) {
+    const Writer::Rep& rep = *writer.rep_;
+    rocksdb::Status s = rep.db.db->Get(rocksdb::ReadOptions(), rep.db.family(Family::kMeta),
+                                       ProgressKey(key), value);
+    return FromRocks(s, rep.path + ": progress " + std::string(key));
+  }
+
+  static Status ScanProgress(
+      const Writer& writer, std::string_view prefix,
+      const std::function<bool(std::string_view, std::string_view)>& fn) {
+    const Writer::Rep& rep = *writer.rep_;
+    const std::string begin = ProgressKey(prefix);
+    const std::string end = PrefixEnd(begin);
+    rocksdb::Slice upper(end);
+    rocksdb::ReadOptions ro;
+    ro.iterate_upper_bound = end.empty() ? nullptr : &upper;
+    std::unique_ptr<rocksdb::Iterator> it(
+        rep.db.db->NewIterator(ro, rep.db.family(Family::kMeta)));
+    const size_t skip = ProgressKey("").size();
+    for (it->Seek(begin); it->Valid(); it->Next()) {
+      if (!fn(it->key().ToStringView().substr(skip), it->value().ToStringView())) break;
+    }
+    return FromRocks(it->status(), rep.path + ": scanning progress");
+  }
+
+  static Status ClearProgress(Writer& writer, std::string_view prefix) {
+    Writer::Rep& rep = *writer.rep_;
+    OIV4KV_RETURN_IF_ERROR(rep.Check());
+    const std::string begin = ProgressKey(prefix);
+    const std::string end = PrefixEnd(begin);
+    rocksdb::Status s = rep.db.db->DeleteRange(rocksdb::WriteOptions(),
+                                               rep.db.family(Family::kMeta), begin, end);
+    return rep.Remember(FromRocks(s, rep.path + ": clearing progress"));
+  }
+
+  static Status CommitConfig(Writer& writer, Config config, const ConfigCommit& commit);
+
+ private:
+  // The smallest string greater than every string that starts with `prefix`
+  // ("" when there is none: the prefix is all 0xff).
+  static std::string PrefixEnd(std::string prefix) {
+    while (!prefix.empty() && static_cast<uint8_t>(prefix.back()) == 0xff) prefix.pop_back();
+    if (!prefix.empty()) {
+      prefix.back() = static_cast<char>(static_cast<uint8_t>(prefix.back()) + 1);
+    }
+    return prefix;
+  }
+};
+
+Status WriterAccess::OpenTuned(const std::string& path, const WriterOptions& options,
+                               const LayoutTuning& tuning, std::unique_ptr<Writer>* writer) {
   auto rep = std::make_unique<Writer::Rep>();
   rep->path = path;
   rep->options = options;
@@ -198,6 +264,11 @@ Status OpenWriterTuned(const std::string& path, const WriterOptions& options,
   }
   writer->reset(new Writer(std::move(rep)));
   return Status::OK();
+}
+
+Status OpenWriterTuned(const std::string& path, const WriterOptions& options,
+                       const LayoutTuning& tuning, std::unique_ptr<Writer>* writer) {
+  return WriterAccess::OpenTuned(path, options, tuning, writer);
 }
 
 Status Writer::Open(const std::string& path, const WriterOptions& options,
@@ -350,68 +421,6 @@ Status Writer::CommitAnnotations(LabelOrder label_order, std::span<const Split> 
       rep_->db.db->CompactRange(cro, rep_->db.family(Family::kAnnotations), nullptr, nullptr),
       rep_->path + ": compacting annotations"));
 }
-
-// The internal functions of writer_internal.h (the converter's bookkeeping),
-// the one way into Batch::Rep and Writer::Rep from outside the classes.
-struct WriterAccess {
-  static Status PutProgress(Batch& batch, std::string_view key, std::string_view value) {
-    if (key.empty()) {
-      return Status::InvalidArgument("Batch::PutProgress: empty key (value \"" +
-                                     std::string(value.substr(0, 40)) + "\")");
-    }
-    batch.rep_->Add(Family::kMeta, ProgressKey(key),
-                    [&](std::string* out) { out->append(value); });
-    return Status::OK();
-  }
-
-  static Status GetProgress(const Writer& writer, std::string_view key, std::string* value) {
-    const Writer::Rep& rep = *writer.rep_;
-    rocksdb::Status s = rep.db.db->Get(rocksdb::ReadOptions(), rep.db.family(Family::kMeta),
-                                       ProgressKey(key), value);
-    return FromRocks(s, rep.path + ": progress " + std::string(key));
-  }
-
-  static Status ScanProgress(
-      const Writer& writer, std::string_view prefix,
-      const std::function<bool(std::string_view, std::string_view)>& fn) {
-    const Writer::Rep& rep = *writer.rep_;
-    const std::string begin = ProgressKey(prefix);
-    const std::string end = PrefixEnd(begin);
-    rocksdb::Slice upper(end);
-    rocksdb::ReadOptions ro;
-    ro.iterate_upper_bound = end.empty() ? nullptr : &upper;
-    std::unique_ptr<rocksdb::Iterator> it(
-        rep.db.db->NewIterator(ro, rep.db.family(Family::kMeta)));
-    const size_t skip = ProgressKey("").size();
-    for (it->Seek(begin); it->Valid(); it->Next()) {
-      if (!fn(it->key().ToStringView().substr(skip), it->value().ToStringView())) break;
-    }
-    return FromRocks(it->status(), rep.path + ": scanning progress");
-  }
-
-  static Status ClearProgress(Writer& writer, std::string_view prefix) {
-    Writer::Rep& rep = *writer.rep_;
-    OIV4KV_RETURN_IF_ERROR(rep.Check());
-    const std::string begin = ProgressKey(prefix);
-    const std::string end = PrefixEnd(begin);
-    rocksdb::Status s = rep.db.db->DeleteRange(rocksdb::WriteOptions(),
-                                               rep.db.family(Family::kMeta), begin, end);
-    return rep.Remember(FromRocks(s, rep.path + ": clearing progress"));
-  }
-
-  static Status CommitConfig(Writer& writer, Config config, const ConfigCommit& commit);
-
- private:
-  // The smallest string greater than every string that starts with `prefix`
-  // ("" when there is none: the prefix is all 0xff).
-  static std::string PrefixEnd(std::string prefix) {
-    while (!prefix.empty() && static_cast<uint8_t>(prefix.back()) == 0xff) prefix.pop_back();
-    if (!prefix.empty()) {
-      prefix.back() = static_cast<char>(static_cast<uint8_t>(prefix.back()) + 1);
-    }
-    return prefix;
-  }
-};
 
 Status WriterAccess::CommitConfig(Writer& writer, Config config, const ConfigCommit& commit) {
   Writer::Rep* rep = writer.rep_.get();

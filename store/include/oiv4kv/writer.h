@@ -23,8 +23,6 @@
 
 namespace oiv4kv {
 
-struct LayoutTuning;  // internal: store/core/format/layout.h
-
 // The annotations of one example, as the writer takes them. Parallel arrays
 // per group, in the meaning of oiv4kv/views.h.
 struct ExampleData {
@@ -139,10 +137,9 @@ class Writer {
 
  private:
   struct Rep;
-  // store/core/writer.cc: the converter's bookkeeping (writer_internal.h) reaches Rep through it.
+  // store/core/writer.cc: the internal opens (format/store_internal.h) and the
+  // converter's bookkeeping (writer_internal.h) reach Rep through it.
   friend struct WriterAccess;
-  friend Status OpenWriterTuned(const std::string&, const WriterOptions&,
-                                const LayoutTuning&, std::unique_ptr<Writer>*);
   explicit Writer(std::unique_ptr<Rep> rep);
   std::unique_ptr<Rep> rep_;
 };
