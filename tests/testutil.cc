@@ -76,7 +76,7 @@ Status AddSampleConfig(Writer* writer, Config config, SampleExampleGenerator* ge
                        SampleStore* sample) {
   OIV4KV_RETURN_IF_ERROR(writer->BeginConfig(config));
   OIV4KV_RETURN_IF_ERROR(WriteImages(writer, config, gen, sample, 16));
-  return writer->CommitConfig(config, ConfigCommit{});
+  return writer->CommitConfig(config);
 }
 
 Status AddJpegConfig(Config config, SampleStore* sample) {
@@ -99,7 +99,7 @@ Status AddJpegConfig(Config config, SampleStore* sample) {
     }
   }
   OIV4KV_RETURN_IF_ERROR(writer->Write(batch));
-  return writer->CommitConfig(config, ConfigCommit{});
+  return writer->CommitConfig(config);
 }
 
 Status WriteSampleStore(const std::string& path, const SampleSpec& spec, SampleStore* out) {
@@ -145,7 +145,7 @@ Status WriteSampleStore(const std::string& path, const SampleSpec& spec, SampleS
   }
   OIV4KV_RETURN_IF_ERROR(writer->CommitAnnotations(LabelOrder::kTfds, splits));
   for (Config c : spec.configs) {
-    OIV4KV_RETURN_IF_ERROR(writer->CommitConfig(c, ConfigCommit{}));
+    OIV4KV_RETURN_IF_ERROR(writer->CommitConfig(c));
   }
   return Status::OK();
 }

@@ -30,6 +30,11 @@ nlohmann::json Counts(const std::array<std::optional<uint64_t>, kNumSplits>& cou
   return j;
 }
 
+// The recorded --on-error ("fail", "skip"), or "" when none was recorded.
+std::string OnErrorText(const ConversionOptions& options) {
+  return options.on_error ? std::string(ErrorPolicyName(*options.on_error)) : "";
+}
+
 // Everything info reports, as JSON; the human form is printed from it too,
 // so the two never disagree.
 nlohmann::json Describe(const Store& store) {
@@ -52,7 +57,7 @@ nlohmann::json Describe(const Store& store) {
     d["images"] = Counts(c.num_images);
     d["options"] = {{"source", c.options.source},
                     {"threads", c.options.threads},
-                    {"on_error", c.options.on_error},
+                    {"on_error", OnErrorText(c.options)},
                     {"max_pixels", c.options.max_pixels},
                     {"label_lists", c.options.label_lists}};
     d["report"] = {{"problems", c.report.problems.size()},
@@ -93,7 +98,7 @@ void PrintHuman(const nlohmann::json& j, const Store& store) {
     }
     out << "\n    options     source " << (c.options.source.empty() ? "-" : c.options.source)
         << ", threads " << c.options.threads << ", on-error "
-        << (c.options.on_error.empty() ? "-" : c.options.on_error) << ", max-pixels "
+        << (c.options.on_error ? OnErrorText(c.options) : "-") << ", max-pixels "
         << c.options.max_pixels << ", label-lists "
         << (c.options.label_lists.empty() ? "-" : c.options.label_lists) << "\n"
         << "    report      " << c.report.problems.size() << " inputs left out, "

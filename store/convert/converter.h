@@ -48,7 +48,7 @@ struct ConvertRequest {
 
 struct ConvertSummary {
   std::array<uint64_t, kNumSplits> images{};  // stored in this run's config
-  ConvertReport report;
+  ConversionReport report;
   bool annotations_written = false;  // false when an earlier run had done it
   bool already_complete = false;     // the config was complete: nothing done
   bool refused = false;  // failed before writing anything; the message says what to do

@@ -79,8 +79,14 @@ bool AnyFileDeleted(const std::vector<std::string>& before,
 // when the folder's files changed while it ran, or when it failed while
 // another process holds the store's lock; once the open is done every table
 // file is open (max_open_files = -1) and later deletions do not matter.
-Status OpenStoreTuned(const std::string& path, const StoreOptions& options,
-                      const LayoutTuning& tuning, std::unique_ptr<Store>* store) {
+// The one way into Store's constructor and Rep from outside the class.
+struct StoreAccess {
+  static Status OpenTuned(const std::string& path, const StoreOptions& options,
+                          const LayoutTuning& tuning, std::unique_ptr<Store>* store);
+};
+
+Status StoreAccess::OpenTuned(const std::string& path, const StoreOptions& options,
+                              const LayoutTuning& tuning, std::unique_ptr<Store>* store) {
   // One read-only open of the store as its files are now.
   auto open_once = [&]() -> Status {
     auto rep = std::make_unique<Store::Rep>();
@@ -181,6 +187,11 @@ Status OpenStoreTuned(const std::string& path, const StoreOptions& options,
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(std::min(5 * attempt, 50)));
   }
+}
+
+Status OpenStoreTuned(const std::string& path, const StoreOptions& options,
+                      const LayoutTuning& tuning, std::unique_ptr<Store>* store) {
+  return StoreAccess::OpenTuned(path, options, tuning, store);
 }
 
 Status Store::Open(const std::string& path, const StoreOptions& options,

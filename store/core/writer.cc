@@ -11,6 +11,7 @@
 #include "store/core/format/layout.h"
 #include "store/core/format/records.h"
 #include "store/core/format/store_internal.h"
+#include "store/core/writer_internal.h"
 
 namespace oiv4kv {
 
@@ -87,16 +88,6 @@ Status Batch::AddImage(Config config, Split split, uint64_t image_id,
   rep_->Add(ImagesFamily(config), KeyView(key),
             [&](std::string* out) { AppendImageValue(bytes, meta, out); });
   rep_->has_images[static_cast<int>(config)] = true;
-  return Status::OK();
-}
-
-Status Batch::PutProgress(std::string_view key, std::string_view value) {
-  if (key.empty()) {
-    return Status::InvalidArgument("Batch::PutProgress: empty key (value \"" +
-                                   std::string(value.substr(0, 40)) + "\")");
-  }
-  rep_->Add(Family::kMeta, ProgressKey(key),
-            [&](std::string* out) { out->append(value); });
   return Status::OK();
 }
 
@@ -183,8 +174,74 @@ struct Writer::Rep {
   }
 };
 
-Status OpenWriterTuned(const std::string& path, const WriterOptions& options,
-                       const LayoutTuning& tuning, std::unique_ptr<Writer>* writer) {
+// The internal opens and the functions of writer_internal.h (the converter's
+// bookkeeping): the one way into Batch::Rep and Writer::Rep from outside the
+// classes.
+struct WriterAccess {
+  static Status OpenTuned(const std::string& path, const WriterOptions& options,
+                          const LayoutTuning& tuning, std::unique_ptr<Writer>* writer);
+
+  static Status PutProgress(Batch& batch, std::string_view key, std::string_view value) {
+    if (key.empty()) {
+      return Status::InvalidArgument("Batch::PutProgress: empty key (value \"" +
+                                     std::string(value.substr(0, 40)) + "\")");
+    }
+    batch.rep_->Add(Family::kMeta, ProgressKey(key),
+                    [&](std::string* out) { out->append(value); });
+    return Status::OK();
+  }
+
+  static Status GetProgress(const Writer& writer, std::string_view key, std::string* value) {
+    const Writer::Rep& rep = *writer.rep_;
+    rocksdb::Status s = rep.db.db->Get(rocksdb::ReadOptions(), rep.db.family(Family::kMeta),
+                                       ProgressKey(key), value);
+    return FromRocks(s, rep.path + ": progress " + std::string(key));
+  }
+
+  static Status ScanProgress(
+      const Writer& writer, std::string_view prefix,
+      const std::function<bool(std::string_view, std::string_view)>& fn) {
+    const Writer::Rep& rep = *writer.rep_;
+    const std::string begin = ProgressKey(prefix);
+    const std::string end = PrefixEnd(begin);
+    rocksdb::Slice upper(end);
+    rocksdb::ReadOptions ro;
+    ro.iterate_upper_bound = end.empty() ? nullptr : &upper;
+    std::unique_ptr<rocksdb::Iterator> it(
+        rep.db.db->NewIterator(ro, rep.db.family(Family::kMeta)));
+    const size_t skip = ProgressKey("").size();
+    for (it->Seek(begin); it->Valid(); it->Next()) {
+      if (!fn(it->key().ToStringView().substr(skip), it->value().ToStringView())) break;
+    }
+    return FromRocks(it->status(), rep.path + ": scanning progress");
+  }
+
+  static Status ClearProgress(Writer& writer, std::string_view prefix) {
+    Writer::Rep& rep = *writer.rep_;
+    OIV4KV_RETURN_IF_ERROR(rep.Check());
+    const std::string begin = ProgressKey(prefix);
+    const std::string end = PrefixEnd(begin);
+    rocksdb::Status s = rep.db.db->DeleteRange(rocksdb::WriteOptions(),
+                                               rep.db.family(Family::kMeta), begin, end);
+    return rep.Remember(FromRocks(s, rep.path + ": clearing progress"));
+  }
+
+  static Status CommitConfig(Writer& writer, Config config, const ConfigCommit& commit);
+
+ private:
+  // The smallest string greater than every string that starts with `prefix`
+  // ("" when there is none: the prefix is all 0xff).
+  static std::string PrefixEnd(std::string prefix) {
+    while (!prefix.empty() && static_cast<uint8_t>(prefix.back()) == 0xff) prefix.pop_back();
+    if (!prefix.empty()) {
+      prefix.back() = static_cast<char>(static_cast<uint8_t>(prefix.back()) + 1);
+    }
+    return prefix;
+  }
+};
+
+Status WriterAccess::OpenTuned(const std::string& path, const WriterOptions& options,
+                               const LayoutTuning& tuning, std::unique_ptr<Writer>* writer) {
   auto rep = std::make_unique<Writer::Rep>();
   rep->path = path;
   rep->options = options;
@@ -207,6 +264,11 @@ Status OpenWriterTuned(const std::string& path, const WriterOptions& options,
   }
   writer->reset(new Writer(std::move(rep)));
   return Status::OK();
+}
+
+Status OpenWriterTuned(const std::string& path, const WriterOptions& options,
+                       const LayoutTuning& tuning, std::unique_ptr<Writer>* writer) {
+  return WriterAccess::OpenTuned(path, options, tuning, writer);
 }
 
 Status Writer::Open(const std::string& path, const WriterOptions& options,
@@ -295,51 +357,6 @@ Status Writer::Write(const Batch& batch) {
   return rep_->Remember(FromRocks(rep_->db.db->Write(wo, &wb), rep_->path + ": write"));
 }
 
-Status Writer::GetProgress(std::string_view key, std::string* value) const {
-  rocksdb::Status s = rep_->db.db->Get(rocksdb::ReadOptions(),
-                                       rep_->db.family(Family::kMeta),
-                                       ProgressKey(key), value);
-  return FromRocks(s, rep_->path + ": progress " + std::string(key));
-}
-
-namespace {
-
-// The smallest string greater than every string that starts with `prefix`
-// ("" when there is none: the prefix is all 0xff).
-std::string PrefixEnd(std::string prefix) {
-  while (!prefix.empty() && static_cast<uint8_t>(prefix.back()) == 0xff) prefix.pop_back();
-  if (!prefix.empty()) prefix.back() = static_cast<char>(static_cast<uint8_t>(prefix.back()) + 1);
-  return prefix;
-}
-
-}  // namespace
-
-Status Writer::ScanProgress(
-    std::string_view prefix,
-    const std::function<bool(std::string_view, std::string_view)>& fn) const {
-  const std::string begin = ProgressKey(prefix);
-  const std::string end = PrefixEnd(begin);
-  rocksdb::Slice upper(end);
-  rocksdb::ReadOptions ro;
-  ro.iterate_upper_bound = end.empty() ? nullptr : &upper;
-  std::unique_ptr<rocksdb::Iterator> it(
-      rep_->db.db->NewIterator(ro, rep_->db.family(Family::kMeta)));
-  const size_t skip = ProgressKey("").size();
-  for (it->Seek(begin); it->Valid(); it->Next()) {
-    if (!fn(it->key().ToStringView().substr(skip), it->value().ToStringView())) break;
-  }
-  return FromRocks(it->status(), rep_->path + ": scanning progress");
-}
-
-Status Writer::ClearProgress(std::string_view prefix) {
-  OIV4KV_RETURN_IF_ERROR(rep_->Check());
-  const std::string begin = ProgressKey(prefix);
-  const std::string end = PrefixEnd(begin);
-  rocksdb::Status s = rep_->db.db->DeleteRange(rocksdb::WriteOptions(),
-                                               rep_->db.family(Family::kMeta), begin, end);
-  return rep_->Remember(FromRocks(s, rep_->path + ": clearing progress"));
-}
-
 Status Writer::DiscardUnfinished(Config config) {
   OIV4KV_RETURN_IF_ERROR(rep_->Check());
   const ConfigManifest* c = rep_->manifest.FindConfig(config);
@@ -405,39 +422,40 @@ Status Writer::CommitAnnotations(LabelOrder label_order, std::span<const Split> 
       rep_->path + ": compacting annotations"));
 }
 
-Status Writer::CommitConfig(Config config, const ConfigCommit& commit) {
-  OIV4KV_RETURN_IF_ERROR(rep_->Check());
+Status WriterAccess::CommitConfig(Writer& writer, Config config, const ConfigCommit& commit) {
+  Writer::Rep* rep = writer.rep_.get();
+  OIV4KV_RETURN_IF_ERROR(rep->Check());
   const std::string config_name(ConfigName(config));
-  if (!rep_->manifest.annotations_complete) {
-    return Status::InvalidArgument(rep_->path + ": commit the annotations before config " +
+  if (!rep->manifest.annotations_complete) {
+    return Status::InvalidArgument(rep->path + ": commit the annotations before config " +
                                    config_name);
   }
-  ConfigManifest* c = rep_->manifest.FindConfig(config);
+  ConfigManifest* c = rep->manifest.FindConfig(config);
   if (c == nullptr) {
-    return Status::InvalidArgument(rep_->path + ": config " + config_name + " was never begun");
+    return Status::InvalidArgument(rep->path + ": config " + config_name + " was never begun");
   }
-  OIV4KV_RETURN_IF_ERROR(rep_->FlushAll());
+  OIV4KV_RETURN_IF_ERROR(rep->FlushAll());
   const Family family = ImagesFamily(config);
   for (Split split : kAllSplits) {
     std::vector<uint64_t> examples, images;
-    const auto& count = rep_->manifest.num_examples[static_cast<int>(split)];
+    const auto& count = rep->manifest.num_examples[static_cast<int>(split)];
     if (count) {
       std::string value;
-      OIV4KV_RETURN_IF_ERROR(rep_->Remember(FromRocks(
-          rep_->db.db->Get(rocksdb::ReadOptions(), rep_->db.family(Family::kMeta),
-                           IndexKey(split), &value),
-          rep_->path + ": " + IndexKey(split))));
+      OIV4KV_RETURN_IF_ERROR(rep->Remember(FromRocks(
+          rep->db.db->Get(rocksdb::ReadOptions(), rep->db.family(Family::kMeta),
+                          IndexKey(split), &value),
+          rep->path + ": " + IndexKey(split))));
       OIV4KV_RETURN_IF_ERROR(DecodeIndex(value, &examples));
     }
-    OIV4KV_RETURN_IF_ERROR(rep_->Remember(rep_->ScanIds(family, split, &images)));
+    OIV4KV_RETURN_IF_ERROR(rep->Remember(rep->ScanIds(family, split, &images)));
     // Both lists ascend: the first difference names the offender.
     auto [e, i] = std::mismatch(examples.begin(), examples.end(), images.begin(), images.end());
     if (e != examples.end() && (i == images.end() || *e < *i)) {
-      return Status::Corruption(rep_->path + ": example " + ExampleName(split, *e) +
+      return Status::Corruption(rep->path + ": example " + ExampleName(split, *e) +
                                 " has no image in config " + config_name);
     }
     if (i != images.end()) {
-      return Status::Corruption(rep_->path + ": config " + config_name + " holds image " +
+      return Status::Corruption(rep->path + ": config " + config_name + " holds image " +
                                 ExampleName(split, *i) + " of no example");
     }
     if (count) {
@@ -450,8 +468,33 @@ Status Writer::CommitConfig(Config config, const ConfigCommit& commit) {
   c->report = commit.report;
   c->complete = true;
   rocksdb::WriteBatch wb;
-  OIV4KV_RETURN_IF_ERROR(rep_->WriteManifest(&wb));
-  return rep_->FlushAll();
+  OIV4KV_RETURN_IF_ERROR(rep->WriteManifest(&wb));
+  return rep->FlushAll();
+}
+
+Status CommitConfig(Writer& writer, Config config, const ConfigCommit& commit) {
+  return WriterAccess::CommitConfig(writer, config, commit);
+}
+
+Status PutProgress(Batch& batch, std::string_view key, std::string_view value) {
+  return WriterAccess::PutProgress(batch, key, value);
+}
+
+Status GetProgress(const Writer& writer, std::string_view key, std::string* value) {
+  return WriterAccess::GetProgress(writer, key, value);
+}
+
+Status ScanProgress(const Writer& writer, std::string_view prefix,
+                    const std::function<bool(std::string_view, std::string_view)>& fn) {
+  return WriterAccess::ScanProgress(writer, prefix, fn);
+}
+
+Status ClearProgress(Writer& writer, std::string_view prefix) {
+  return WriterAccess::ClearProgress(writer, prefix);
+}
+
+Status Writer::CommitConfig(Config config) {
+  return WriterAccess::CommitConfig(*this, config, ConfigCommit{});
 }
 
 const Manifest& Writer::manifest() const { return rep_->manifest; }

@@ -159,19 +159,39 @@ void AnnotationGenerator::AddImage(uint64_t id, SplitRows* rows) {
   }
 }
 
-namespace {
-
-void AppendLabel(ExampleData::Labels* objects, ExampleData::Labels* trainable, uint16_t label,
-                 int32_t trainable_label, uint8_t confidence, uint8_t source) {
-  objects->label.push_back(label);
-  objects->confidence.push_back(confidence);
-  objects->source.push_back(source);
-  if (trainable_label >= 0) {
-    trainable->label.push_back(static_cast<uint16_t>(trainable_label));
-    trainable->confidence.push_back(confidence);
-    trainable->source.push_back(source);
+void AppendLabelRow(const LabelRow& r, ClassLists lists, ExampleData* example) {
+  const SynthClasses& c = GetSynthClasses();
+  const auto confidence = static_cast<uint8_t>(static_cast<int>(r.confidence.Value() * 10.0));
+  const int32_t trainable =
+      (lists == ClassLists::kTfds ? c.trainable_tfds : c.trainable_download)[r.cls];
+  ExampleData::Labels& objects = example->objects;
+  objects.label.push_back(static_cast<uint16_t>(r.cls));
+  objects.confidence.push_back(confidence);
+  objects.source.push_back(r.source);
+  if (trainable >= 0) {
+    ExampleData::Labels& t = example->objects_trainable;
+    t.label.push_back(static_cast<uint16_t>(trainable));
+    t.confidence.push_back(confidence);
+    t.source.push_back(r.source);
   }
 }
+
+void AppendBoxRow(const BoxRow& r, ClassLists lists, ExampleData* example) {
+  const SynthClasses& c = GetSynthClasses();
+  ExampleData::Boxes* b = &example->bobjects;
+  b->label.push_back(
+      static_cast<uint16_t>((lists == ClassLists::kTfds ? c.boxable_tfds : c.boxable_download)[r.cls]));
+  b->source.push_back(r.source);
+  // (YMin, XMin, YMax, XMax) from the CSV's XMin, XMax, YMin, YMax.
+  for (int i : {2, 0, 3, 1}) b->bbox.push_back(static_cast<float>(r.coord[i].Value()));
+  b->is_occluded.push_back(r.flags[0]);
+  b->is_truncated.push_back(r.flags[1]);
+  b->is_group_of.push_back(r.flags[2]);
+  b->is_depiction.push_back(r.flags[3]);
+  b->is_inside.push_back(r.flags[4]);
+}
+
+namespace {
 
 Status WriteLabels(const std::string& path, const std::vector<LabelRow>& rows, ExampleMap* download,
                    ExampleMap* tfds, Split split, uint64_t* orphans) {
@@ -195,27 +215,10 @@ Status WriteLabels(const std::string& path, const std::vector<LabelRow>& rows, E
       ++*orphans;
       continue;
     }
-    ExampleData& t = tfds->at({split, r.image_id});
-    const auto confidence = static_cast<uint8_t>(static_cast<int>(r.confidence.Value() * 10.0));
-    const auto label = static_cast<uint16_t>(r.cls);  // the all list is in the same order in both
-    AppendLabel(&d->second.objects, &d->second.objects_trainable, label,
-                c.trainable_download[r.cls], confidence, r.source);
-    AppendLabel(&t.objects, &t.objects_trainable, label, c.trainable_tfds[r.cls], confidence,
-                r.source);
+    AppendLabelRow(r, ClassLists::kDownload, &d->second);
+    AppendLabelRow(r, ClassLists::kTfds, &tfds->at({split, r.image_id}));
   }
   return f.Close();
-}
-
-void AppendBox(ExampleData::Boxes* b, const BoxRow& r, int32_t label) {
-  b->label.push_back(static_cast<uint16_t>(label));
-  b->source.push_back(r.source);
-  // (YMin, XMin, YMax, XMax) from the CSV's XMin, XMax, YMin, YMax.
-  for (int i : {2, 0, 3, 1}) b->bbox.push_back(static_cast<float>(r.coord[i].Value()));
-  b->is_occluded.push_back(r.flags[0]);
-  b->is_truncated.push_back(r.flags[1]);
-  b->is_group_of.push_back(r.flags[2]);
-  b->is_depiction.push_back(r.flags[3]);
-  b->is_inside.push_back(r.flags[4]);
 }
 
 Status WriteBoxes(const std::string& path, const std::vector<BoxRow>& rows, ExampleMap* download,
@@ -248,8 +251,8 @@ Status WriteBoxes(const std::string& path, const std::vector<BoxRow>& rows, Exam
       ++*orphans;
       continue;
     }
-    AppendBox(&d->second.bobjects, r, c.boxable_download[r.cls]);
-    AppendBox(&tfds->at({split, r.image_id}).bobjects, r, c.boxable_tfds[r.cls]);
+    AppendBoxRow(r, ClassLists::kDownload, &d->second);
+    AppendBoxRow(r, ClassLists::kTfds, &tfds->at({split, r.image_id}));
   }
   return f.Close();
 }

@@ -72,6 +72,17 @@ class AnnotationGenerator {
   std::discrete_distribution<uint32_t> trainable_, all_, boxable_;
 };
 
+// The class lists a store numbers labels by: the download's or TFDS's
+// (SynthClasses); the `all` list is in the same order in both.
+enum class ClassLists { kDownload, kTfds };
+
+// Appends `row` to `example` as a store holds it: `objects`, and
+// `objects_trainable` when the class is trainable, with the label numbered
+// in `lists` and the confidence as tenths (0..10).
+void AppendLabelRow(const LabelRow& row, ClassLists lists, ExampleData* example);
+// Appends `row` to `example.bobjects` (bbox as YMin, XMin, YMax, XMax).
+void AppendBoxRow(const BoxRow& row, ClassLists lists, ExampleData* example);
+
 using ExampleMap = std::map<std::pair<Split, uint64_t>, ExampleData>;
 
 // Writes `{split}-annotations-{human,machine}-imagelabels.csv` and

@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
   const Split splits[] = {Split::kValidation};
   if (!writer->Write(batch).ok() ||
       !writer->CommitAnnotations(LabelOrder::kTfds, splits).ok() ||
-      !writer->CommitConfig(Config::kOriginal, {}).ok()) {
+      !writer->CommitConfig(Config::kOriginal).ok()) {
     return Fail(writer->status().ToString());
   }
   writer.reset();

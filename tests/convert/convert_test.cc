@@ -11,6 +11,7 @@
 #include <turbojpeg.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <functional>
 #include <fstream>
@@ -23,6 +24,7 @@
 #include "store/core/format/keys.h"
 #include "store/core/format/layout.h"
 #include "store/synth/synth_download.h"
+#include "store/core/writer_internal.h"
 #include "tests/testutil.h"
 
 namespace oiv4kv {
@@ -567,16 +569,22 @@ const BadInput kBadInputs[] = {
      }},
 };
 
+// A clean download of 30 images with its archives extracted, so that a test
+// can drop in or rename files.
+Status WriteExtractedDownload(const std::string& src, SynthRecord* record) {
+  SynthOptions o = SmallDownload(30, false);
+  o.archives = SynthOptions::Archives::kDirectories;
+  return WriteSynthDownload(src, o, record);
+}
+
 class ConvertBadInputTest : public ::testing::TestWithParam<BadInput> {};
 
 TEST_P(ConvertBadInputTest, FailStopsNamingItSkipReportsIt) {
   const BadInput& bad = GetParam();
   TempDir dir;
-  SynthOptions o = SmallDownload(30, false);
-  o.archives = SynthOptions::Archives::kDirectories;
   SynthRecord record;
   const std::string src = dir.Sub("src");
-  ASSERT_OK(WriteSynthDownload(src, o, &record));
+  ASSERT_OK(WriteExtractedDownload(src, &record));
   const std::string where = bad.add(src, record.vocab.download_boxable[0].mid);
 
   ConvertRequest r = Request(src, dir.Sub("store"), bad.config);
@@ -608,6 +616,50 @@ TEST_P(ConvertBadInputTest, FailStopsNamingItSkipReportsIt) {
 
 INSTANTIATE_TEST_SUITE_P(EveryKind, ConvertBadInputTest, ::testing::ValuesIn(kBadInputs),
                          [](const auto& info) { return std::string(info.param.name); });
+
+// A member's name follows the one image-id rule (oiv4kv/image_id.h): its 16
+// hex digits may be of either case, and name the same id as in lower case.
+TEST(ConvertMemberNames, UpperCaseHexDigitsNameTheSameImage) {
+  TempDir dir;
+  SynthRecord record;
+  const std::string src = dir.Sub("src");
+  ASSERT_OK(WriteExtractedDownload(src, &record));
+  size_t renamed = 0;
+  for (const SynthImage& img : record.images) {
+    const std::string lower = ImageFileName(img.image_id);
+    std::string upper = ImageIdHex(img.image_id);
+    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    upper += ".jpg";
+    if (upper == lower) continue;  // digits only
+    const std::filesystem::path file =
+        std::filesystem::path(src) / std::filesystem::path(img.archive).parent_path() / img.member;
+    ASSERT_EQ(lower, file.filename().string());
+    std::filesystem::rename(file, file.parent_path() / upper);
+    ++renamed;
+  }
+  ASSERT_GT(renamed, 0u);
+
+  ConvertRequest r = Request(src, dir.Sub("store"), Config::kOriginal);
+  r.skip_bad_inputs = false;  // a name the rule refuses would stop the run
+  ConvertSummary summary;
+  ASSERT_OK(Convert(r, nullptr, &summary));
+  EXPECT_TRUE(summary.report.problems.empty());
+  std::unique_ptr<Store> store;
+  ASSERT_OK(Store::Open(dir.Sub("store"), StoreOptions(), &store));
+  size_t checked = 0;
+  for (const SynthImage& img : record.images) {
+    ExampleView view;
+    ASSERT_OK(store->Get(img.split, img.image_id, &view));
+    EXPECT_EQ(ImageFileName(img.image_id), view.filename());
+    testing::ExpectSameExample(record.expected_tfds.at({img.split, img.image_id}), view);
+    ImageView image;
+    ASSERT_OK(store->GetImage(Config::kOriginal, img.split, img.image_id, &image));
+    EXPECT_EQ(img.size, image.bytes().size());
+    ++checked;
+  }
+  EXPECT_EQ(record.images.size(), checked);
+  EXPECT_GT(checked, 0u);
+}
 
 TEST(ConvertInputs, MissingFilesAreNamed) {
   TempDir dir;
@@ -687,7 +739,7 @@ TEST_F(ConvertTest, LaterConfigFromAnotherDownloadFailsFast) {
     std::unique_ptr<Writer> writer;
     ASSERT_OK(Writer::Open(dir_.Sub("store"), WriterOptions(), &writer));
     size_t started = 0;
-    ASSERT_OK(writer->ScanProgress("archive/200k/", [&](std::string_view, std::string_view) {
+    ASSERT_OK(ScanProgress(*writer, "archive/200k/", [&](std::string_view, std::string_view) {
       ++started;
       return true;
     }));

@@ -11,7 +11,7 @@
 
 #include "store/core/image_probe.h"
 #include "store/testing/sample_images.h"
-#include "store/synth/synth_image.h"
+#include "store/synth/jpeg_bytes.h"
 #include "tests/testutil.h"
 
 namespace oiv4kv {
@@ -282,9 +282,10 @@ RgbImage* TranscodeTest::small_ = nullptr;
 
 // The full-size case of the 300k config: a 1024x768 (and 768x1024) q90 4:2:0
 // photo-like JPEG to 632x474, and the 200k config. Bounds: within 0.5 dB of
-// a perfect resampler followed by the same encode (measured: 0.1 dB above it,
+// a perfect resampler followed by the same encode (measured: 0.05 dB above it,
 // as our chroma skips an upsample/downsample round trip), and 2 dB better
-// than OpenCV's bilinear followed by the same encode (measured: 4.6-5.0 dB).
+// than OpenCV's bilinear followed by the same encode (measured: 3.2-3.4 dB
+// on the generator's striped shapes).
 TEST_F(TranscodeTest, PsnrAgainstFloatAreaReference) {
   for (auto [w, h, target] :
        {std::tuple<uint32_t, uint32_t, uint64_t>{1024, 768, 300'000},
@@ -460,7 +461,7 @@ INSTANTIATE_TEST_SUITE_P(
 // (480x360), to 126x95 at 1/4, to 63x47 at 1/8 (each the smallest that keeps
 // 1.5x the target). The DCT's low-pass is not a box, so it may score below a
 // perfect area resample (measured: 0-0.9 dB), and must beat OpenCV's
-// bilinear (measured: by 1.8-12 dB; at 63x47 the encode leaves even a
+// bilinear (measured: by 3.7-12 dB; at 63x47 the encode leaves even a
 // perfect resample only 1.8 dB above it).
 TEST_F(TranscodeTest, DctScalingKeepsQuality) {
   const RgbImage image = SyntheticImage(960, 720, 12);

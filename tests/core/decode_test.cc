@@ -19,7 +19,7 @@
 #include "oiv4kv/store.h"
 #include "oiv4kv/writer.h"
 #include "store/testing/sample_images.h"
-#include "store/synth/synth_image.h"
+#include "store/synth/jpeg_bytes.h"
 #include "tests/testutil.h"
 
 namespace oiv4kv {
@@ -948,7 +948,7 @@ TEST(DecodeView, NamesTheImage) {
     ASSERT_OK(batch.AddImage(Config::k300k, Split::kTrain, ids[2], garbage,
                              {1, 1, ImageFormat::kJpeg}));
     ASSERT_OK(writer->Write(batch));
-    ASSERT_OK(writer->CommitConfig(Config::k300k, ConfigCommit{}));
+    ASSERT_OK(writer->CommitConfig(Config::k300k));
   }
   std::unique_ptr<Store> store;
   ASSERT_OK(Store::Open(sample.path, StoreOptions(), &store));

@@ -6,6 +6,7 @@
 
 #include "oiv4kv/version.h"
 #include "schema/example_generated.h"
+#include "schema/manifest_generated.h"
 #include "tests/testutil.h"
 
 namespace oiv4kv {
@@ -129,7 +130,7 @@ TEST(Records, ManifestRoundTrip) {
   c.config = Config::k200k;
   c.complete = true;
   c.num_images = {std::optional<uint64_t>(10), std::nullopt, std::optional<uint64_t>(0)};
-  c.options = {"/data/oi", 16, "skip", 100'000'000, "/tfds"};
+  c.options = {"/data/oi", 16, ErrorPolicy::kSkip, 100'000'000, "/tfds"};
   c.report.problems = {{"train_0.tar.gz:train_0/00ab.jpg", "truncated JPEG"}};
   c.report.orphan_annotation_rows = 17;
   m.configs = {c};
@@ -148,13 +149,56 @@ TEST(Records, ManifestRoundTrip) {
   EXPECT_EQ(c.num_images, b.num_images);
   EXPECT_EQ("/data/oi", b.options.source);
   EXPECT_EQ(16u, b.options.threads);
-  EXPECT_EQ("skip", b.options.on_error);
+  EXPECT_EQ(ErrorPolicy::kSkip, b.options.on_error);
   EXPECT_EQ(100'000'000u, b.options.max_pixels);
   EXPECT_EQ("/tfds", b.options.label_lists);
   ASSERT_EQ(1u, b.report.problems.size());
   EXPECT_EQ("train_0.tar.gz:train_0/00ab.jpg", b.report.problems[0].where);
   EXPECT_EQ("truncated JPEG", b.report.problems[0].reason);
   EXPECT_EQ(17u, b.report.orphan_annotation_rows);
+}
+
+// A manifest as a store written by any version holds it: config 300k with
+// its options' on_error stored as `on_error` text.
+std::string ManifestWithOnError(const std::string& on_error) {
+  flatbuffers::FlatBufferBuilder fbb;
+  auto options = fb::CreateConvertOptions(fbb, fbb.CreateString("/dl"), 4,
+                                          fbb.CreateString(on_error), 7, fbb.CreateString(""));
+  std::vector<flatbuffers::Offset<fb::ConfigInfo>> configs = {
+      fb::CreateConfigInfo(fbb, fbb.CreateString("300k"), true, 0, options, 0)};
+  auto root = fb::CreateManifest(fbb, kSchemaVersion, fbb.CreateString("0.1"),
+                                 fb::LabelOrder::Download, true, 0, fbb.CreateVector(configs));
+  fb::FinishManifestBuffer(fbb, root);
+  return Finished(fbb);
+}
+
+TEST(Records, ManifestOnErrorTextReadsAsErrorPolicy) {
+  const std::pair<std::string, std::optional<ErrorPolicy>> cases[] = {
+      {"fail", ErrorPolicy::kFail}, {"skip", ErrorPolicy::kSkip}, {"", std::nullopt}};
+  int checked = 0;
+  for (const auto& [text, policy] : cases) {
+    Manifest m;
+    ASSERT_OK(DecodeManifest(ManifestWithOnError(text), &m));
+    ASSERT_EQ(1u, m.configs.size());
+    EXPECT_EQ(policy, m.configs[0].options.on_error) << "'" << text << "'";
+    EXPECT_EQ("/dl", m.configs[0].options.source);
+    EXPECT_EQ(4u, m.configs[0].options.threads);
+    EXPECT_EQ(7u, m.configs[0].options.max_pixels);
+    // Written back, it reads the same.
+    Manifest back;
+    ASSERT_OK(DecodeManifest(EncodeManifest(m), &back));
+    EXPECT_EQ(policy, back.configs[0].options.on_error) << "'" << text << "'";
+    ++checked;
+  }
+  EXPECT_EQ(3, checked);
+}
+
+TEST(Records, ManifestUnknownOnErrorIsCorruption) {
+  Manifest m;
+  const Status s = DecodeManifest(ManifestWithOnError("warn"), &m);
+  EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+  EXPECT_EQ("manifest: config 300k records unknown on_error 'warn' (want fail or skip)",
+            s.message());
 }
 
 TEST(Records, VocabularyRoundTrip) {

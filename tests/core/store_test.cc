@@ -551,7 +551,7 @@ TEST(StoreLimits, EmptySequencesAndMaximumSizes) {
   ASSERT_OK(writer->Write(batch));
   const Split splits[] = {Split::kTest};
   ASSERT_OK(writer->CommitAnnotations(LabelOrder::kDownload, splits));
-  ASSERT_OK(writer->CommitConfig(Config::k200k, ConfigCommit{}));
+  ASSERT_OK(writer->CommitConfig(Config::k200k));
   writer.reset();
 
   std::unique_ptr<Store> store;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "store/core/format/keys.h"
+#include "store/core/writer_internal.h"
 #include "tests/testutil.h"
 
 namespace oiv4kv {
@@ -47,7 +48,7 @@ TEST_F(WriterTest, CommitConfigNamesAnExampleWithoutImage) {
   ASSERT_OK(writer_->BeginConfig(Config::k300k));
   WriteExamples({10, 20, 30}, {10, 30});
   ASSERT_OK(writer_->CommitAnnotations(LabelOrder::kTfds, train_));
-  const Status s = writer_->CommitConfig(Config::k300k, ConfigCommit{});
+  const Status s = writer_->CommitConfig(Config::k300k);
   EXPECT_TRUE(s.IsCorruption()) << s.ToString();
   EXPECT_NE(std::string::npos, s.message().find(ExampleName(Split::kTrain, 20)))
       << s.message();
@@ -59,7 +60,7 @@ TEST_F(WriterTest, CommitConfigNamesAnImageWithoutExample) {
   ASSERT_OK(writer_->BeginConfig(Config::k300k));
   WriteExamples({10, 30}, {10, 20, 30});
   ASSERT_OK(writer_->CommitAnnotations(LabelOrder::kTfds, train_));
-  const Status s = writer_->CommitConfig(Config::k300k, ConfigCommit{});
+  const Status s = writer_->CommitConfig(Config::k300k);
   EXPECT_TRUE(s.IsCorruption()) << s.ToString();
   EXPECT_NE(std::string::npos, s.message().find(ExampleName(Split::kTrain, 20)))
       << s.message();
@@ -71,15 +72,15 @@ TEST_F(WriterTest, CommitConfigRecordsCountsOptionsAndReport) {
   WriteExamples({1, 2, 3}, {1, 2, 3});
   ASSERT_OK(writer_->CommitAnnotations(LabelOrder::kTfds, train_));
   ConfigCommit commit;
-  commit.options.on_error = "skip";
+  commit.options.on_error = ErrorPolicy::kSkip;
   commit.report.problems.push_back({"train_0.tar.gz:x.jpg", "not a JPEG"});
-  ASSERT_OK(writer_->CommitConfig(Config::k300k, commit));
+  ASSERT_OK(CommitConfig(*writer_, Config::k300k, commit));
   const ConfigManifest* c = writer_->manifest().FindConfig(Config::k300k);
   ASSERT_NE(nullptr, c);
   EXPECT_TRUE(c->complete);
   EXPECT_EQ(3u, c->num_images[0]);
   EXPECT_FALSE(c->num_images[1].has_value());
-  EXPECT_EQ("skip", c->options.on_error);
+  EXPECT_EQ(ErrorPolicy::kSkip, c->options.on_error);
   ASSERT_EQ(1u, c->report.problems.size());
   EXPECT_EQ(3u, writer_->manifest().num_examples[0]);
 }
@@ -170,7 +171,7 @@ TEST_F(WriterTest, BatchRefusesBadImagesAndProgress) {
     ++checked;
   }
   EXPECT_EQ(9, checked);
-  const Status s = batch.PutProgress("", "17");
+  const Status s = PutProgress(batch, "", "17");
   EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
   EXPECT_EQ("Batch::PutProgress: empty key (value \"17\")", s.message());
   EXPECT_EQ(0u, batch.Count());
@@ -179,35 +180,35 @@ TEST_F(WriterTest, BatchRefusesBadImagesAndProgress) {
                            {0x7fffffffu, 1, ImageFormat::kPng}));
   ASSERT_OK(batch.AddImage(Config::k300k, Split::kTest, id, bytes,
                            {65535, 65535, ImageFormat::kJpeg}));
-  ASSERT_OK(batch.PutProgress("k", ""));
+  ASSERT_OK(PutProgress(batch, "k", ""));
   EXPECT_EQ(3u, batch.Count());
 }
 
 TEST_F(WriterTest, ProgressIsWrittenWithItsBatch) {
   std::string value;
-  EXPECT_TRUE(writer_->GetProgress("train_0.tar.gz", &value).IsNotFound());
+  EXPECT_TRUE(GetProgress(*writer_, "train_0.tar.gz", &value).IsNotFound());
   Batch batch;
   ASSERT_OK(batch.AddExample(gen_.Next(Split::kTrain, 7)));
-  ASSERT_OK(batch.PutProgress("train_0.tar.gz", "member 17"));
+  ASSERT_OK(PutProgress(batch, "train_0.tar.gz", "member 17"));
   ASSERT_OK(writer_->Write(batch));
-  ASSERT_OK(writer_->GetProgress("train_0.tar.gz", &value));
+  ASSERT_OK(GetProgress(*writer_, "train_0.tar.gz", &value));
   EXPECT_EQ("member 17", value);
   writer_.reset();
   ASSERT_OK(Writer::Open(dir_.Sub("s"), WriterOptions(), &writer_));
-  ASSERT_OK(writer_->GetProgress("train_0.tar.gz", &value));
+  ASSERT_OK(GetProgress(*writer_, "train_0.tar.gz", &value));
   EXPECT_EQ("member 17", value);
 }
 
 TEST_F(WriterTest, ScanAndClearProgressByPrefix) {
   Batch batch;
-  ASSERT_OK(batch.PutProgress("present/300k/b", "2"));
-  ASSERT_OK(batch.PutProgress("present/300k/a", "1"));
-  ASSERT_OK(batch.PutProgress(std::string("present/300k/\xff", 14), "3"));
-  ASSERT_OK(batch.PutProgress("present/original/a", "x"));
-  ASSERT_OK(batch.PutProgress("archive/300k/train_0", "17"));
+  ASSERT_OK(PutProgress(batch, "present/300k/b", "2"));
+  ASSERT_OK(PutProgress(batch, "present/300k/a", "1"));
+  ASSERT_OK(PutProgress(batch, std::string("present/300k/\xff", 14), "3"));
+  ASSERT_OK(PutProgress(batch, "present/original/a", "x"));
+  ASSERT_OK(PutProgress(batch, "archive/300k/train_0", "17"));
   ASSERT_OK(writer_->Write(batch));
   std::vector<std::pair<std::string, std::string>> seen;
-  ASSERT_OK(writer_->ScanProgress("present/300k/", [&](std::string_view k, std::string_view v) {
+  ASSERT_OK(ScanProgress(*writer_, "present/300k/", [&](std::string_view k, std::string_view v) {
     seen.emplace_back(k, v);
     return true;
   }));
@@ -215,16 +216,16 @@ TEST_F(WriterTest, ScanAndClearProgressByPrefix) {
       {"present/300k/a", "1"}, {"present/300k/b", "2"},
       {std::string("present/300k/\xff", 14), "3"}};
   EXPECT_EQ(expected, seen);
-  ASSERT_OK(writer_->ClearProgress("present/300k/"));
+  ASSERT_OK(ClearProgress(*writer_, "present/300k/"));
   seen.clear();
-  ASSERT_OK(writer_->ScanProgress("present/", [&](std::string_view k, std::string_view v) {
+  ASSERT_OK(ScanProgress(*writer_, "present/", [&](std::string_view k, std::string_view v) {
     seen.emplace_back(k, v);
     return true;
   }));
   const std::vector<std::pair<std::string, std::string>> left = {{"present/original/a", "x"}};
   EXPECT_EQ(left, seen);
   std::string value;
-  ASSERT_OK(writer_->GetProgress("archive/300k/train_0", &value));
+  ASSERT_OK(GetProgress(*writer_, "archive/300k/train_0", &value));
 }
 
 TEST_F(WriterTest, OneWriterAtATime) {

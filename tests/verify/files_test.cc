@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "store/core/writer_internal.h"
 #include "tests/verify/verify_fixture.h"
 
 namespace oiv4kv::verify_test {
@@ -47,7 +48,7 @@ TEST_F(VerifyTest, EveryWriteAheadLogRecordIsChecked) {
     for (int i = 0; i < 40; ++i) {
       Batch batch;
       ASSERT_OK(
-          batch.PutProgress("test/" + std::to_string(i), std::string(500 + 997 * i, 'a' + i % 26)));
+          PutProgress(batch, "test/" + std::to_string(i), std::string(500 + 997 * i, 'a' + i % 26)));
       ASSERT_OK(writer->Write(batch));
     }
   }  // closed without a flush: the batches stay in the log

@@ -225,9 +225,10 @@ std::string EncodeManifest(const Manifest& m) {
   flatbuffers::FlatBufferBuilder fbb;
   std::vector<flatbuffers::Offset<fb::ConfigInfo>> configs;
   for (const ConfigManifest& c : m.configs) {
-    const ConvertOptions& o = c.options;
+    const ConversionOptions& o = c.options;
+    const std::string_view on_error = o.on_error ? ErrorPolicyName(*o.on_error) : "";
     auto options = fb::CreateConvertOptions(fbb, fbb.CreateString(o.source), o.threads,
-                                            fbb.CreateString(o.on_error), o.max_pixels,
+                                            fbb.CreateString(on_error), o.max_pixels,
                                             fbb.CreateString(o.label_lists));
     std::vector<flatbuffers::Offset<fb::Problem>> problems;
     for (const Problem& p : c.report.problems) {
@@ -274,8 +275,17 @@ Status DecodeManifest(std::string_view value, Manifest* m) {
     cm.complete = c->complete();
     OIV4KV_RETURN_IF_ERROR(ReadCounts(c->num_images(), &cm.num_images));
     if (const fb::ConvertOptions* o = c->options()) {
-      cm.options = {Str(o->source()), o->threads(), Str(o->on_error()), o->max_pixels(),
+      cm.options = {Str(o->source()), o->threads(), std::nullopt, o->max_pixels(),
                     Str(o->label_lists())};
+      // Written as ErrorPolicyName's text; empty when not recorded.
+      if (const std::string text = Str(o->on_error()); !text.empty()) {
+        cm.options.on_error = ParseErrorPolicy(text);
+        if (!cm.options.on_error) {
+          return Status::Corruption("manifest: config " + Str(c->name()) +
+                                    " records unknown on_error '" + text + "' (want " +
+                                    JoinNames(ErrorPolicyNames()) + ")");
+        }
+      }
     }
     if (const fb::ConvertReport* r = c->report()) {
       cm.report.orphan_annotation_rows = r->orphan_annotation_rows();

@@ -26,24 +26,27 @@ OIV4KV_EXPORT std::string_view ErrorPolicyName(ErrorPolicy policy);
 OIV4KV_EXPORT std::optional<ErrorPolicy> ParseErrorPolicy(std::string_view name);
 OIV4KV_EXPORT std::vector<std::string> ErrorPolicyNames();
 
-// What `oiv4-kv convert` was asked to do for one config.
-struct ConvertOptions {
+// How a config was converted, as its manifest records it: the options
+// `oiv4-kv convert` ran with. All empty/0 for a config committed by a writer
+// that recorded none (Writer::CommitConfig).
+struct ConversionOptions {
   std::string source;       // the download directory
   uint32_t threads = 0;
-  // ErrorPolicyName of the policy: "fail" or "skip" (text, as stored in the
-  // manifest; ParseErrorPolicy reads it).
-  std::string on_error;
+  // --on-error; nullopt when not recorded. (Stored as ErrorPolicyName's
+  // text; reading a store whose text is neither is Corruption.)
+  std::optional<ErrorPolicy> on_error;
   uint64_t max_pixels = 0;
   std::string label_lists;  // TFDS's class lists directory, empty if unused
 };
 
-// One bad input the converter left out, and why.
+// One bad input the conversion left out, and why.
 struct Problem {
   std::string where;   // "file:line" or "archive:member"
   std::string reason;
 };
 
-struct ConvertReport {
+// What the conversion of a config left out.
+struct ConversionReport {
   std::vector<Problem> problems;
   uint64_t orphan_annotation_rows = 0;  // rows whose ImageID has no image
 };
@@ -53,8 +56,8 @@ struct ConfigManifest {
   bool complete = false;
   // Images stored per split; nullopt for splits not converted.
   std::array<std::optional<uint64_t>, kNumSplits> num_images;
-  ConvertOptions options;
-  ConvertReport report;
+  ConversionOptions options;
+  ConversionReport report;
 };
 
 struct OIV4KV_EXPORT Manifest {

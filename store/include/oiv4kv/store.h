@@ -41,8 +41,6 @@
 
 namespace oiv4kv {
 
-struct LayoutTuning;  // internal: store/core/format/layout.h
-
 // The order in which Store::DefaultConfig looks for a complete config: the
 // smaller resized images first, `original` (the largest) last.
 inline constexpr std::array<Config, kNumConfigs> kDefaultConfigOrder = {
@@ -121,8 +119,8 @@ class OIV4KV_EXPORT Store {
 
  private:
   struct Rep;
-  friend Status OpenStoreTuned(const std::string&, const StoreOptions&,
-                               const LayoutTuning&, std::unique_ptr<Store>*);
+  // store/core/store.cc: the internal opens (format/store_internal.h) build a Store through it.
+  friend struct StoreAccess;
   Store(std::string path, std::unique_ptr<Rep> rep);
 
   Status CheckIndex(Split split, uint64_t index) const;

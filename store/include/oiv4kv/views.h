@@ -25,7 +25,8 @@
 namespace oiv4kv {
 
 namespace internal {
-struct PinnedValue;  // a rocksdb::PinnableSlice, plus an aligned copy if needed
+// pimpl: the pinned RocksDB value a view owns (store/core/format/view_factory.h).
+struct PinnedValue;
 }  // namespace internal
 
 // Image-level labels (`objects` or `objects_trainable`): parallel arrays.
@@ -81,7 +82,7 @@ class OIV4KV_EXPORT ExampleView {
   std::span<const uint8_t> record() const;
 
  private:
-  friend class Store;
+  // store/core/format/view_factory.h: Store builds views only through it.
   friend struct ViewFactory;
 
   std::unique_ptr<internal::PinnedValue> pin_;  // null when bytes_ is in the store
@@ -115,7 +116,7 @@ class OIV4KV_EXPORT ImageView {
   ImageFormat format() const { return format_; }
 
  private:
-  friend class Store;
+  // store/core/format/view_factory.h: Store builds views only through it.
   friend struct ViewFactory;
 
   std::unique_ptr<internal::PinnedValue> pin_;

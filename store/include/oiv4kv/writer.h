@@ -9,7 +9,6 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -24,8 +23,6 @@
 #include "oiv4kv/vocabulary.h"
 
 namespace oiv4kv {
-
-struct LayoutTuning;  // internal: store/core/format/layout.h
 
 // The annotations of one example, as the writer takes them. Parallel arrays
 // per group, in the meaning of oiv4kv/views.h.
@@ -76,24 +73,16 @@ class OIV4KV_EXPORT Batch {
   // (JPEG 65535, PNG 2^31 - 1).
   Status AddImage(Config config, Split split, uint64_t image_id,
                   std::span<const uint8_t> bytes, const ImageMeta& meta);
-  // Records conversion progress under `key`, atomically with the data of
-  // this batch (see Writer::GetProgress). InvalidArgument, with the batch
-  // unchanged, for an empty key.
-  Status PutProgress(std::string_view key, std::string_view value);
-
   size_t Count() const;
   size_t ByteSize() const;
   void Clear();
 
  private:
   friend class Writer;
+  // store/core/writer.cc: the converter's bookkeeping (writer_internal.h) reaches Rep through it.
+  friend struct WriterAccess;
   struct Rep;
   std::unique_ptr<Rep> rep_;
-};
-
-struct ConfigCommit {
-  ConvertOptions options;
-  ConvertReport report;
 };
 
 class OIV4KV_EXPORT Writer {
@@ -125,19 +114,6 @@ class OIV4KV_EXPORT Writer {
   // Thread-safe.
   Status Write(const Batch& batch);
 
-  // The value last put under progress `key`: NotFound if none.
-  Status GetProgress(std::string_view key, std::string* value) const;
-
-  // Calls `fn(key, value)` for every progress key starting with `prefix`, in
-  // byte order of the keys (the prefix included in `key`), until it returns
-  // false.
-  Status ScanProgress(std::string_view prefix,
-                      const std::function<bool(std::string_view key,
-                                               std::string_view value)>& fn) const;
-
-  // Deletes every progress key starting with `prefix`.
-  Status ClearProgress(std::string_view prefix);
-
   // Deletes every image of `config`, and every example too while the
   // annotations are not committed. InvalidArgument if `config` is complete.
   Status DiscardUnfinished(Config config);
@@ -150,8 +126,9 @@ class OIV4KV_EXPORT Writer {
 
   // Marks `config` complete. Requires committed annotations and checks that
   // every example of every committed split has an image in `config`, and no
-  // image lacks an example (Corruption naming the first offender).
-  Status CommitConfig(Config config, const ConfigCommit& commit);
+  // image lacks an example (Corruption naming the first offender). The
+  // manifest records no conversion options or report for it.
+  Status CommitConfig(Config config);
 
   // The manifest as it stands (committed or not).
   const Manifest& manifest() const;
@@ -161,8 +138,9 @@ class OIV4KV_EXPORT Writer {
 
  private:
   struct Rep;
-  friend Status OpenWriterTuned(const std::string&, const WriterOptions&,
-                                const LayoutTuning&, std::unique_ptr<Writer>*);
+  // store/core/writer.cc: the internal opens (format/store_internal.h) and the
+  // converter's bookkeeping (writer_internal.h) reach Rep through it.
+  friend struct WriterAccess;
   explicit Writer(std::unique_ptr<Rep> rep);
   std::unique_ptr<Rep> rep_;
 };

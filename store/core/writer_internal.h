@@ -1,0 +1,43 @@
+// The converter's bookkeeping on a Writer, outside the public API: progress
+// keys, which make a conversion resumable, and committing a config with the
+// options and report its manifest records. For store/convert and tests; not
+// installed (the public writer.h is a reader/writer API without them).
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "oiv4kv/manifest.h"
+#include "oiv4kv/status.h"
+#include "oiv4kv/writer.h"
+
+namespace oiv4kv {
+
+// What the manifest records with a converted config.
+struct ConfigCommit {
+  ConversionOptions options;
+  ConversionReport report;
+};
+
+// Writer::CommitConfig, recording `commit` in the config's manifest entry.
+Status CommitConfig(Writer& writer, Config config, const ConfigCommit& commit);
+
+// Records conversion progress under `key`, atomically with the data of
+// `batch` (see GetProgress). InvalidArgument, with the batch unchanged, for
+// an empty key.
+Status PutProgress(Batch& batch, std::string_view key, std::string_view value);
+
+// The value last put under progress `key`: NotFound if none.
+Status GetProgress(const Writer& writer, std::string_view key, std::string* value);
+
+// Calls `fn(key, value)` for every progress key starting with `prefix`, in
+// byte order of the keys (the prefix included in `key`), until it returns
+// false.
+Status ScanProgress(const Writer& writer, std::string_view prefix,
+                    const std::function<bool(std::string_view key, std::string_view value)>& fn);
+
+// Deletes every progress key starting with `prefix`.
+Status ClearProgress(Writer& writer, std::string_view prefix);
+
+}  // namespace oiv4kv
