@@ -423,7 +423,7 @@ class BadImageLoaderTest : public StoreSuite<BadImageLoaderTest> {
                                             ImageMeta{64, 48, ImageFormat::kJpeg}));
     }
     OIV4KV_RETURN_IF_ERROR(writer->Write(batch));
-    return writer->CommitConfig(Config::k300k, ConfigCommit{});
+    return writer->CommitConfig(Config::k300k);
   }
 
  protected:
