@@ -181,7 +181,10 @@ std::array<double, 4> RefBox(const TransformRecord& r, const float* b, double* k
   double c[4];
   for (int i = 0; i < 4; ++i) c[i] = std::clamp(f[i], 0.0, 1.0);
   const double area = (f[2] - f[0]) * (f[3] - f[1]);
-  *kept = area > 0 ? (c[2] - c[0]) * (c[3] - c[1]) / area : 0;
+  // A zero-area box (the generator writes some, as the real CSVs hold
+  // some) is kept whole when it lies inside the crop, else not at all.
+  const bool inside = f[0] >= 0 && f[1] >= 0 && f[2] <= 1 && f[3] <= 1;
+  *kept = area > 0 ? (c[2] - c[0]) * (c[3] - c[1]) / area : (inside ? 1 : 0);
   double x0 = r.pad_x + c[1] * r.content_width, x1 = r.pad_x + c[3] * r.content_width;
   if (r.flip) {
     const double t = x0;
