@@ -1,4 +1,4 @@
-// TransformDecoder (oiv4kv/loader.h): crop and flip pixels against a full
+// TransformDecoder (oiv4kv/transform_decoder.h): crop and flip pixels against a full
 // decode by the public Decoder cropped by hand; resample quality (PSNR)
 // against a float antialiased bilinear written here and the area-average
 // ideal; output layouts and dtypes; DCT scaling; damaged files.
@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "oiv4kv/decode.h"
-#include "oiv4kv/loader.h"
+#include "oiv4kv/transform_decoder.h"
 #include "store/testing/sample_images.h"
 #include "tests/testutil.h"
 

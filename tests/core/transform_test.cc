@@ -1,4 +1,4 @@
-// The Loader's geometry (oiv4kv/loader.h): TransformRng against its
+// The Loader's geometry (oiv4kv/transform.h): TransformRng against its
 // documented formula, each TransformKind against hand-computed records and
 // torchvision's rules, and boxes against a reference written here from the
 // record (fractions along the crop, clipped with min/max, area by hand).
@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "oiv4kv/loader.h"
+#include "oiv4kv/transform.h"
 #include "tests/testutil.h"
 
 namespace oiv4kv {

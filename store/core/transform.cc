@@ -1,11 +1,11 @@
-// The Loader's per-example geometry (oiv4kv/loader.h): the draws of
+// The Loader's per-example geometry (oiv4kv/transform.h): the draws of
 // TransformRng, the crop/scale/pad/flip of each TransformKind, and boxes
 // mapped through the resulting TransformRecord. Pure functions.
 #include <algorithm>
 #include <cmath>
 #include <string>
 
-#include "oiv4kv/loader.h"
+#include "oiv4kv/transform.h"
 #include "store/core/splitmix.h"
 
 namespace oiv4kv {

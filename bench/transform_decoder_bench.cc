@@ -2,7 +2,7 @@
 // same bytes, and TurboJPEG's decode time at each DCT scaling factor: which
 // factors are fast in the installed libjpeg-turbo (2.1.5 in Debian 12).
 // One 2048x1536 4:2:0 JPEG of SyntheticImage (photo-like content), in RAM.
-//   build/bench/loader_decode_bench
+//   build/bench/transform_decoder_bench
 //   (BM_Scale/num/denom; BM_Full; BM_Fused/max_denom: 64 RandomResizedCrops
 //   to 224x224 per iteration, time per image as items/s)
 #include <benchmark/benchmark.h>
@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "oiv4kv/decode.h"
-#include "oiv4kv/loader.h"
+#include "oiv4kv/transform_decoder.h"
 #include "store/testing/sample_images.h"
 
 namespace oiv4kv {

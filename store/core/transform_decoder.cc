@@ -1,4 +1,4 @@
-// TransformDecoder (oiv4kv/loader.h): crop-aware JPEG decode (DCT scaling,
+// TransformDecoder (oiv4kv/transform_decoder.h): crop-aware JPEG decode (DCT scaling,
 // jpeg_skip_scanlines, jpeg_crop_scanline) or a full decode through Decoder,
 // then an antialiased bilinear resample of the exact crop into the caller's
 // slot, flipped, padded and converted while writing.
@@ -17,7 +17,7 @@
 
 #include "oiv4kv/dataset.h"
 #include "oiv4kv/decode.h"
-#include "oiv4kv/loader.h"
+#include "oiv4kv/transform_decoder.h"
 #include "store/core/format/keys.h"
 
 namespace oiv4kv {
@@ -27,7 +27,7 @@ constexpr uint64_t kMaxPixels = 178'956'970;  // DecodeOptions' default
 
 // DCT scaling keeps the scaled crop at least this many times the content on
 // both axes, so the antialiased resample still shrinks by 2 or more. Measured
-// on RandomResizedCrops of a 640x480 JPEG to 96x96 (loader_decode_test),
+// on RandomResizedCrops of a 640x480 JPEG to 96x96 (transform_decoder_test),
 // PSNR against the area-average ideal, torchvision's antialiased bilinear
 // from a full decode 41.22 dB: margin 1 (the scaled crop just covers the
 // output) 38.47 dB, 1.5 40.86 dB, 2 41.17 dB.
