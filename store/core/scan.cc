@@ -11,18 +11,13 @@
 #include <utility>
 
 #include "oiv4kv/store.h"
+#include "store/core/splitmix.h"
 
 namespace oiv4kv {
 namespace {
 
 // The algorithm below is part of the on-disk contract of checkpoints: a
 // change reorders every epoch (tests/core/scan_test.cc pins it).
-
-uint64_t Mix64(uint64_t z) {  // splitmix64's finalizer
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
 
 // splitmix64 (Steele, Lea, Flood 2014), seeded from (seed, epoch).
 class Rng {

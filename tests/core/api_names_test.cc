@@ -10,6 +10,7 @@
 #include "oiv4kv/dataset.h"
 #include "oiv4kv/decode.h"
 #include "oiv4kv/image_id.h"
+#include "oiv4kv/loader.h"
 #include "oiv4kv/manifest.h"
 #include "oiv4kv/scan.h"
 #include "oiv4kv/store.h"
@@ -128,6 +129,16 @@ TEST(EnumNames, EveryPublicEnumHasNamesParsersAndLists) {
               TruncatedPolicyNames(), {"error", "warn"});
   ExpectNames(kAllErrorPolicies, &ErrorPolicyName, &ParseErrorPolicy, ErrorPolicyNames(),
               {"fail", "skip"});
+  ExpectNames(kAllTransformKinds, &TransformKindName, &ParseTransformKind, TransformKindNames(),
+              {"random_resized_crop", "center_crop", "resize", "letterbox"});
+  ExpectNames(kAllImageLayouts, &ImageLayoutName, &ParseImageLayout, ImageLayoutNames(),
+              {"hwc", "chw"});
+  ExpectNames(kAllImageDTypes, &ImageDTypeName, &ParseImageDType, ImageDTypeNames(),
+              {"uint8", "float32", "float16"});
+  ExpectNames(kAllBadImagePolicies, &BadImagePolicyName, &ParseBadImagePolicy,
+              BadImagePolicyNames(), {"error", "skip"});
+  ExpectNames(kAllRemainders, &RemainderName, &ParseRemainder, RemainderNames(),
+              {"pad", "drop"});
 }
 
 TEST(EnumNames, JoinNamesForMessages) {
