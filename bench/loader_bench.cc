@@ -24,11 +24,12 @@
 //                   benchmark, so it is this benchmark's peak, not an
 //                   earlier one's (rss_reset = 0: the reset was refused and
 //                   it is the process's peak so far);
-//   maxrss_mib      getrusage(RUSAGE_SELF).ru_maxrss: the same peak over the
-//                   process's life. The kernel folds a thread's peak into it
-//                   when the thread exits, and clear_refs does not reset
-//                   that, so after the first benchmark it is the largest
-//                   peak of any earlier one (the letterbox ring, say);
+//   maxrss_mib      getrusage(RUSAGE_SELF).ru_maxrss, the same peak as the
+//                   kernel's rusage reports it. Where the kernel keeps the
+//                   peak of exited threads apart (signal->maxrss, which
+//                   clear_refs does not reset) it can be an earlier
+//                   benchmark's peak (the letterbox ring); on the 6.x kernel
+//                   of the one run so far it equalled peak_rss_mib;
 //   ring_mib        the ring's images (prefetch + 1 batches), the part of the
 //                   RSS the options decide;
 //   rss_budget      peak_rss_mib / (ring_mib + 64 * threads): the issue's
