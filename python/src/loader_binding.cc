@@ -304,8 +304,9 @@ order, seed, epoch, shard_index, num_shards, block_size, window: as
   'drop'; every shard gets the same number of batches either way.
 bad_image: 'error' (the batch raises, naming the image; retrying raises
   again) or 'skip' (zeros, valid=False, counted in batch["skipped"]).
-layout 'hwc' or 'chw', dtype 'uint8', 'float32' or 'float16'; mean and std
-  (3 values, on the 0..255 scale) normalise float output.
+layout 'hwc' or 'chw', dtype 'uint8', 'float32' or 'float16'; float output is
+  (v / 255 - mean) / std per channel (torchvision's ToTensor + Normalize;
+  mean and std: 3 values, or 1 for all; default 0 and 1).
 config: the stored image config (None: the store's default).
 state: a string from state(): continue after the last batch it delivered.
 
