@@ -140,10 +140,12 @@ def test_view_outlives_the_loader_object(store):
 
 
 def test_gil_is_released_while_waiting_for_a_batch(store_path):
-    # Another thread counts while the main thread waits in Loader.__next__.
-    # With a huge switch interval the main thread gives the GIL up only when
-    # it blocks without it, so the counter moves only inside __next__ if
-    # __next__ releases the GIL.
+    # Another thread counts (sleeping 0.1 ms between counts) while the main
+    # thread waits in Loader.__next__. With a huge switch interval the main
+    # thread gives the GIL up only when it blocks without it, so the counter
+    # moves inside __next__ only if __next__ releases the GIL. Measured with
+    # the GIL held: 0 or 1 per batch after the first (whose numpy import
+    # reads files); released: 25 to 45 per batch.
     store = oiv4kv.Store(str(store_path))
     loader = oiv4kv.Loader(store, "train", batch_size=8, size=(224, 224), threads=1,
                            prefetch=0, config="original", bad_image="skip")
@@ -161,6 +163,7 @@ def test_gil_is_released_while_waiting_for_a_batch(store_path):
         sys.setswitchinterval(100.0)
         thread.start()
         it = iter(loader)
+        next(it)  # the first call imports numpy's C API (file reads release the GIL)
         while True:
             before = counter[0]
             try:
@@ -173,8 +176,8 @@ def test_gil_is_released_while_waiting_for_a_batch(store_path):
         stop.set()
         thread.join()
         sys.setswitchinterval(old)
-    assert waited == len(loader) == 9
-    assert moved > 0
+    assert waited == len(loader) - 1 == 8
+    assert moved >= 5 * waited, moved
 
 
 def test_bad_images_error_names_the_image_and_skip_marks_and_counts(store):
