@@ -115,3 +115,25 @@ def test_pin_memory_needs_cuda(store):
         ot.Loader(store, "train", **SMALL, pin_memory=True)
     assert str(e.value) == ("pin_memory=True needs CUDA, and torch.cuda.is_available() is "
                             "False here: leave pin_memory off")
+
+
+def test_rank_and_world_come_from_torch_distributed(store, store_path, tmp_path):
+    import json
+    import socket
+
+    import _dist_helper
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    torch.multiprocessing.spawn(_dist_helper.loader_rank_main,
+                                args=(2, port, str(store_path), str(tmp_path)),
+                                nprocs=2, join=True)
+    checked = 0
+    for rank in range(2):
+        got = json.loads((tmp_path / f"loader{rank}.json").read_text())
+        assert (got["rank"], got["world"]) == (rank, 2)
+        want = native_ids(store, batch_size=8, size=16, threads=1, seed=8, shard_index=rank,
+                          num_shards=2)
+        assert got["ids"] == want and got["len"] == len(want) == 5
+        checked += 1
+    assert checked == 2
