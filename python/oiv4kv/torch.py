@@ -711,6 +711,7 @@ class Loader:
         self._epoch = epoch
         self._next = self._open(epoch, None)  # checks the arguments now
         self._current: Optional[oiv4kv.Loader] = None
+        self._resumed = False  # _next continues a loaded state
 
     def _open(self, epoch: int, state: Optional[str]) -> "oiv4kv.Loader":
         return oiv4kv.Loader(self.store, self.split, epoch=epoch, shard_index=self.rank,
@@ -721,12 +722,17 @@ class Loader:
         return self._epoch
 
     def set_epoch(self, epoch: int) -> None:
-        """The epoch the next iteration reads (from its start)."""
+        """The epoch the next iteration reads: from its start, or, when a
+        state of this epoch was loaded and not yet iterated, from there (as
+        OpenImagesIterableDataset.set_epoch)."""
         if epoch < 0:
             raise ValueError(f"epoch must be >= 0, not {epoch}")
+        if self._resumed and epoch == self._epoch:
+            return
         self._epoch = epoch
         self._next = None
         self._current = None
+        self._resumed = False
 
     def __len__(self) -> int:
         """Batches of this rank's epoch (the same on every rank)."""
@@ -738,6 +744,7 @@ class Loader:
         native = self._next if self._next is not None else self._open(self._epoch, None)
         self._next = None  # a later iteration starts the epoch again
         self._current = native
+        self._resumed = False
         for batch in native:
             batch = to_torch(batch)
             if self.pin_memory:
@@ -763,3 +770,4 @@ class Loader:
         self._next = self._open(epoch, state["position"])
         self._epoch = epoch
         self._current = None
+        self._resumed = True

@@ -84,6 +84,7 @@ def test_set_epoch_and_state_dict_resume_exactly(store):
         assert state["epoch"] == 1 and state["position"].startswith("loader1:")
         again = ot.Loader(store, "train", **SMALL)  # epoch 0 until the state says 1
         again.load_state_dict(state)
+        again.set_epoch(1)  # keeps the loaded position of its epoch
         assert again.epoch == 1 and again.state_dict() == state
         rest = [([int(i) for i in b["image_id"].tolist()], b["image"].clone()) for b in again]
         assert len(rest) == len(full) - k - 1
@@ -91,6 +92,10 @@ def test_set_epoch_and_state_dict_resume_exactly(store):
             assert ids == want_ids and torch.equal(img, want_img)
             checked += 1
     assert checked == sum(range(len(full)))
+    again = ot.Loader(store, "train", **SMALL)
+    again.load_state_dict(states[2])
+    again.set_epoch(0)  # another epoch: from its start
+    assert ids_of(again) == [[int(i) & (2**64 - 1) for i in b] for b in epoch0]
     with pytest.raises(ValueError, match="batch_size"):
         ot.Loader(store, "train", **dict(SMALL, batch_size=4)).load_state_dict(states[0])
     with pytest.raises(ValueError, match="version"):
