@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "oiv4kv/loader.h"
+#include "oiv4kv/scan.h"
 #include "oiv4kv/transform.h"
 #include "oiv4kv/transform_decoder.h"
 #include "python/src/bindings.h"
@@ -177,7 +178,16 @@ class PyLoader {
   uint64_t size() const { return loader_->size(); }
   uint64_t delivered() const { return loader_->delivered(); }
   uint64_t skipped() const { return loader_->skipped(); }
-  uint64_t epoch() const { return options_.scan.epoch; }
+  // The epoch read: a resumed loader's is its state's (Resume's rule).
+  uint64_t epoch() const {
+    const std::string state = State();
+    const size_t scan = state.find(';');
+    ScanPosition position;
+    if (scan != std::string::npos && ScanPosition::Parse(state.substr(scan + 1), &position).ok()) {
+      return position.epoch;
+    }
+    return options_.scan.epoch;
+  }
   std::string State() const { return state_ ? *state_ : loader_->position(); }
 
  private:

@@ -65,6 +65,7 @@ def test_resume_from_every_batch_equals_the_rest(store):
     checked = 0
     for k, state in enumerate(states):
         rest = oiv4kv.Loader(store, "train", **dict(args, epoch=0), state=state)  # epoch: state's
+        assert rest.epoch == 2 and rest.delivered == k and len(rest) == 9
         got = [(b["image_id"].copy(), b["image"].copy(), b["transform"]["flip"]) for b in rest]
         assert len(got) == len(full) - k
         for (ids, img, flip), (want_ids, want_img, want_flip) in zip(got, full[k:]):
