@@ -8,6 +8,8 @@ RocksDB store written by `oiv4-kv convert`, without copies.
     pixels = train.decoded(0, "300k")  # H x W x 3 uint8
     for ex in train.scan(order="shuffled", seed=1, epoch=0, config="300k", decode=True):
         ...
+    for batch in oiv4kv.Loader(store, "train", batch_size=256, size=(224, 224), seed=1):
+        images = batch["image"]        # B x 224 x 224 x 3 uint8, valid until the next batch
 
 The PyTorch adaptor is `oiv4kv.torch` (importing this module does not import
 torch).
@@ -21,12 +23,15 @@ from oiv4kv._oiv4kv import (  # noqa: F401
     DecodeOptions,
     Error,
     InvalidArgumentError,
+    Loader,
     NotFoundError,
     NotSupportedError,
     ScanIterator,
     Split,
     Store,
     StoreIOError,
+    TRANSFORMS,
+    TransformOptions,
     Vocabulary,
     __version__,
     decode,
@@ -34,6 +39,6 @@ from oiv4kv._oiv4kv import (  # noqa: F401
 
 __all__ = [
     "CONFIGS", "SCHEMA_VERSION", "SPLITS", "CorruptionError", "DecodeOptions", "Error",
-    "InvalidArgumentError", "NotFoundError", "NotSupportedError", "ScanIterator", "Split",
-    "Store", "StoreIOError", "Vocabulary", "decode",
+    "InvalidArgumentError", "Loader", "NotFoundError", "NotSupportedError", "ScanIterator", "Split",
+    "Store", "StoreIOError", "TRANSFORMS", "TransformOptions", "Vocabulary", "decode",
 ]

@@ -14,6 +14,13 @@
             ...
             checkpoint = stream.state_dict()   # stream.load_state_dict(checkpoint) resumes
 
+    # Augmented batches from native threads in this process (no workers):
+    loader = ot.Loader("/data/oiv4", "train", batch_size=256, size=(224, 224), seed=1)
+    for epoch in range(epochs):
+        loader.set_epoch(epoch)
+        for batch in loader:       # batch["image"]: 256 x 224 x 224 x 3 uint8
+            ...
+
 Examples are TFDS-shaped dicts of tensors in TFDS's dtypes: "image" uint8
 H x W x 3, "image/filename" str, "objects" and "objects_trainable" {"label"
 int64, "confidence" int32, "source" int64}, "bobjects" {"bbox" float32 N x 4
@@ -614,3 +621,153 @@ class _CountingLoader(torch.utils.data.DataLoader):
             ds._delivered = min(ds._delivered + ds.batch_size, total)
             yield batch
         ds._shared[_RESUME_EPOCH] = -1  # the resumed epoch is done
+
+
+# -- the native Loader ---------------------------------------------------------
+
+# torch has no unsigned types wider than uint8: ids become int64 of the same
+# bits, counts and sizes int64; the rest keep their dtype.
+_BATCH_DTYPES = {"image_id": None, "index": np.int64, "offsets": np.int64, "label": np.int64,
+                 "source": np.int64, "confidence": np.int32, "source_width": np.int64,
+                 "source_height": np.int64, "content_width": np.int64,
+                 "content_height": np.int64}
+
+
+def _batch_tensor(name: str, array: np.ndarray) -> torch.Tensor:
+    if name == "image_id":
+        return torch.from_numpy(array.view(np.int64))  # the same 64 bits
+    dtype = _BATCH_DTYPES.get(name)
+    return torch.from_numpy(array if dtype is None else array.astype(dtype))
+
+
+def to_torch(batch: Dict[str, Any]) -> Dict[str, Any]:
+    """A batch of oiv4kv.Loader as tensors: "image" through torch.from_numpy,
+    no copy (the same memory as the ring slot, so valid until the next
+    batch); "image_id" int64 of the id's 64 bits (id & (2**64 - 1) gives the
+    unsigned id back), indices, offsets, labels and sizes int64, the rest in
+    their numpy dtype (bool masks, float boxes and crops)."""
+    out: Dict[str, Any] = {}
+    for key, value in batch.items():
+        if key == "image":
+            out[key] = torch.from_numpy(value)
+        elif isinstance(value, dict):
+            out[key] = {name: _batch_tensor(name, v) for name, v in value.items()}
+        elif isinstance(value, np.ndarray):
+            out[key] = _batch_tensor(key, value)
+        else:
+            out[key] = value
+    return out
+
+
+_LOADER_STATE_VERSION = 1
+
+
+class Loader:
+    """oiv4kv.Loader for PyTorch: batches decoded and augmented by native
+    threads in this process (no DataLoader workers), as dicts of tensors
+    (to_torch; "image" B x H x W x 3 uint8 by default, a zero-copy view valid
+    until the next batch unless pin_memory).
+
+        loader = ot.Loader("/data/oiv4", "train", batch_size=256, size=(224, 224))
+        for epoch in range(epochs):
+            loader.set_epoch(epoch)
+            for batch in loader:
+                ...                                  # batch["image"], batch["valid"]
+                checkpoint = loader.state_dict()     # load_state_dict(checkpoint) resumes
+
+    Arguments: those of oiv4kv.Loader (batch_size, size, transform, order,
+    seed, threads, prefetch, remainder, bad_image, layout, dtype, mean, std,
+    block_size, window, config) and epoch; the shard is this rank's: rank and
+    world_size if given, else torch.distributed's when it is initialized at
+    construction, else RANK/WORLD_SIZE from the environment, else 0 of 1.
+    Every rank gets the same number of batches (remainder='pad' or 'drop').
+    pin_memory=True copies each image batch into pinned memory (torch's
+    allocator), for non_blocking copies to the GPU; it needs CUDA
+    (ValueError where torch.cuda.is_available() is False).
+    """
+
+    def __init__(self, store: Union[str, "oiv4kv.Store"], split: str = "train", *,
+                 epoch: int = 0, rank: Optional[int] = None,
+                 world_size: Optional[int] = None, pin_memory: bool = False, **kwargs):
+        for name in ("shard_index", "num_shards", "state"):
+            if name in kwargs:
+                raise TypeError(f"oiv4kv.torch.Loader takes no {name}=: the shard is "
+                                f"rank/world_size, the state goes to load_state_dict()")
+        if pin_memory and not torch.cuda.is_available():
+            raise ValueError("pin_memory=True needs CUDA, and torch.cuda.is_available() is "
+                             "False here: leave pin_memory off")
+        self.store = _open(store)
+        self.split = split
+        self.pin_memory = pin_memory
+        if (rank is None) != (world_size is None):
+            raise ValueError("give both rank and world_size, or neither")
+        if rank is not None:
+            if not 0 <= rank < world_size:
+                raise ValueError(f"rank {rank} is not in [0, {world_size})")
+            self.rank, self.world_size = rank, world_size
+        else:
+            self.rank, self.world_size = _distributed() or _from_environment() or (0, 1)
+        self._kwargs = kwargs
+        self._epoch = epoch
+        self._next = self._open(epoch, None)  # checks the arguments now
+        self._current: Optional[oiv4kv.Loader] = None
+        self._resumed = False  # _next continues a loaded state
+
+    def _open(self, epoch: int, state: Optional[str]) -> "oiv4kv.Loader":
+        return oiv4kv.Loader(self.store, self.split, epoch=epoch, shard_index=self.rank,
+                             num_shards=self.world_size, state=state, **self._kwargs)
+
+    @property
+    def epoch(self) -> int:
+        return self._epoch
+
+    def set_epoch(self, epoch: int) -> None:
+        """The epoch the next iteration reads: from its start, or, when a
+        state of this epoch was loaded and not yet iterated, from there (as
+        OpenImagesIterableDataset.set_epoch)."""
+        if epoch < 0:
+            raise ValueError(f"epoch must be >= 0, not {epoch}")
+        if self._resumed and epoch == self._epoch:
+            return
+        self._epoch = epoch
+        self._next = None
+        self._current = None
+        self._resumed = False
+
+    def __len__(self) -> int:
+        """Batches of this rank's epoch (the same on every rank)."""
+        if self._next is None:
+            self._next = self._open(self._epoch, None)
+        return len(self._next)
+
+    def __iter__(self):
+        native = self._next if self._next is not None else self._open(self._epoch, None)
+        self._next = None  # a later iteration starts the epoch again
+        self._current = native
+        self._resumed = False
+        for batch in native:
+            batch = to_torch(batch)
+            if self.pin_memory:
+                batch["image"] = batch["image"].pin_memory()
+            yield batch
+
+    def state_dict(self) -> Dict[str, Any]:
+        """Where this rank stands (torchdata's StatefulDataLoader name): the
+        epoch and the native loader's position, after the last batch
+        delivered."""
+        native = self._current if self._current is not None else self._next
+        position = native.state() if native is not None else None
+        return {"version": _LOADER_STATE_VERSION, "epoch": self._epoch, "position": position}
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        """The next iteration continues `state`'s epoch after its last
+        batch. ValueError, naming the field, for a state of another loader
+        (batch_size, transform, size, seed, order, shard, ...)."""
+        if state.get("version") != _LOADER_STATE_VERSION:
+            raise ValueError(f"load_state_dict: state version {state.get('version')!r}, "
+                             f"this oiv4kv reads version {_LOADER_STATE_VERSION}")
+        epoch = int(state["epoch"])
+        self._next = self._open(epoch, state["position"])
+        self._epoch = epoch
+        self._current = None
+        self._resumed = True

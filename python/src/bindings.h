@@ -37,5 +37,6 @@ void WarnIfTruncated(const DecodedImage& image);
 void BindStore(pybind11::module_& m);
 void BindScan(pybind11::module_& m);
 void BindDecode(pybind11::module_& m);
+void BindLoader(pybind11::module_& m);
 
 }  // namespace oiv4kv::python

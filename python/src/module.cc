@@ -20,4 +20,5 @@ PYBIND11_MODULE(_oiv4kv, m) {
   oiv4kv::python::BindStore(m);
   oiv4kv::python::BindScan(m);
   oiv4kv::python::BindDecode(m);
+  oiv4kv::python::BindLoader(m);
 }

@@ -332,7 +332,13 @@ Status TransformDecoder::Impl::DecodeJpegCrop(std::span<const uint8_t> bytes,
   const int32_t y0 = std::clamp(static_cast<int32_t>(std::floor(r.crop_y / d)), 0, oh - 1);
   const int32_t y1 = std::clamp(
       static_cast<int32_t>(std::ceil((r.crop_y + r.crop_height) / d)), y0 + 1, oh);
-  JDIMENSION xoff = static_cast<JDIMENSION>(x0), cols = static_cast<JDIMENSION>(x1 - x0);
+  // jpeg_crop_scanline upsamples the chroma at the decoded columns' edges as
+  // at an image edge, so the crop's own first and last columns would differ
+  // from a full decode (by up to 16 levels, seen with 4:2:0): decode
+  // kEdgeColumns more on each side, so those edges fall outside the crop.
+  constexpr int32_t kEdgeColumns = 8;
+  const int32_t dx0 = std::max(x0 - kEdgeColumns, 0), dx1 = std::min(x1 + kEdgeColumns, ow);
+  JDIMENSION xoff = static_cast<JDIMENSION>(dx0), cols = static_cast<JDIMENSION>(dx1 - dx0);
   if (cols < cinfo.output_width) jpeg_crop_scanline(&cinfo, &xoff, &cols);
   region.x0 = static_cast<int32_t>(xoff);
   region.y0 = y0;

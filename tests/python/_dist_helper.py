@@ -49,3 +49,20 @@ def rank_main(rank, world, port, store_path, out_dir):
         torch.distributed.destroy_process_group()
     with open(os.path.join(out_dir, f"{rank}.json"), "w") as f:
         json.dump(result, f)
+
+
+def loader_rank_main(rank, world, port, store_path, out_dir):
+    """One rank of a gloo group: an oiv4kv.torch.Loader built after
+    init_process_group, without rank=/world_size=; writes its image ids."""
+    os.environ["MASTER_ADDR"] = "127.0.0.1"
+    os.environ["MASTER_PORT"] = str(port)
+    torch.distributed.init_process_group("gloo", rank=rank, world_size=world,
+                                         timeout=datetime.timedelta(seconds=60))
+    try:
+        loader = ot.Loader(store_path, "train", batch_size=8, size=16, threads=1, seed=8)
+        result = {"rank": loader.rank, "world": loader.world_size, "len": len(loader),
+                  "ids": [[i & (2**64 - 1) for i in b["image_id"].tolist()] for b in loader]}
+    finally:
+        torch.distributed.destroy_process_group()
+    with open(os.path.join(out_dir, f"loader{rank}.json"), "w") as f:
+        json.dump(result, f)
