@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the read benchmarks end to end: makes the benchmark stores once with
-# `oiv4-kv synth` + `convert`, runs read_bench and layout_bench (medians
+# `oiv4-kv synth` + `convert`, runs read_bench, layout_bench and loader_bench
+# (the C++ Loader against the decode limit; medians
 # of 9 repetitions, run interleaved; JSON) and bench/dataloader_bench.py
 # (PyTorch DataLoaders; medians of 5), and writes bench/REPORT.md and
 # bench/report.png.
@@ -13,7 +14,7 @@
 #   annotations: 1,000,000 examples (900k train; tiny `original` images), for
 #                annotation Gets, MultiGet and processes (~1 GB of records);
 #   images:      20,000 examples in the 300k config (~0.9 GB of JPEGs), for
-#                image Gets, scans and decode.
+#                image Gets, scans, decode and the Loader.
 # All of it fits in the page cache of the 24 GiB machine the figures are for.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,12 +25,14 @@ annotation_images=1000000
 image_images=20000
 repetitions=9
 loader_examples=1500 loader_reps=5
+loader_batches=8  # loader_bench: batches of 256 per repetition
 if [ "${1:-}" = "--quick" ]; then
   dir=${OIV4KV_BENCH_DIR:-/tmp/oiv4kv-bench-quick}
   annotation_images=20000
   image_images=1000
   repetitions=1
   loader_examples=200 loader_reps=1
+  loader_batches=3
 fi
 cli=$build/tools/oiv4-kv
 mkdir -p "$dir"
@@ -59,6 +62,8 @@ common=(--ann_store="$dir/annotations" --img_store="$dir/images" --work_dir="$di
         --benchmark_out_format=json)
 "$build/bench/read_bench" "${common[@]}" --benchmark_out="$dir/read.json"
 "$build/bench/layout_bench" "${common[@]}" --benchmark_out="$dir/layout.json"
+"$build/bench/loader_bench" "${common[@]}" --loader_batches="$loader_batches" \
+  --benchmark_out="$dir/loader.json"
 # PyTorch DataLoaders over the images store (Debian's python3, for torch).
 PYTHONPATH="$build/python" /usr/bin/python3 bench/dataloader_bench.py --store "$dir/images" \
   --work "$dir/dataloader" --examples "$loader_examples" --reps "$loader_reps" \
@@ -69,4 +74,4 @@ $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo) RAM, $(. /et
 out=()
 if [ "${1:-}" = "--quick" ]; then out=(--out-md "$dir/REPORT.md" --out-png "$dir/report.png"); fi
 bench/report "${out[@]}" --machine "$machine" "$dir/read.json" "$dir/layout.json" \
-  "$dir/dataloader.json"
+  "$dir/loader.json" "$dir/dataloader.json"

@@ -185,8 +185,13 @@ class StderrErrorLogger : public rocksdb::Logger {
 }  // namespace
 
 std::shared_ptr<rocksdb::Logger> NoFileInfoLog() {
-  static const auto logger = std::make_shared<StderrErrorLogger>();
-  return logger;
+  // Never destroyed: RocksDB's background threads (Env::Default()'s pools,
+  // never joined) may still read the logger's level while exit() runs the
+  // static destructors (ThreadSanitizer reported that race in
+  // convert_test, scripts/test.sh's TSan build).
+  static const auto* logger =
+      new std::shared_ptr<rocksdb::Logger>(std::make_shared<StderrErrorLogger>());
+  return *logger;
 }
 
 rocksdb::DBOptions WriterDbOptions(const WriterOptions& options) {
