@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -66,6 +67,42 @@ struct SampleSpec {
 
 // Writes a store at `path` per `spec`; `out` records what was written.
 Status WriteSampleStore(const std::string& path, const SampleSpec& spec, SampleStore* out);
+
+// A test fixture with one store per suite (only read), written by
+// Derived::Build(path, sample). A failure inside SetUpTestSuite makes gtest
+// (1.11+) mark every test of the suite SKIPPED, and ctest counts skipped
+// tests as passing: the set-up's status is kept instead and every test fails
+// on it in SetUp.
+template <typename Derived>
+class StoreSuite : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    sample_ = new SampleStore();
+    setup_ = Derived::Build(dir_->Sub("store"), sample_);
+    if (!setup_.ok()) return;
+    std::unique_ptr<Store> store;
+    setup_ = Store::Open(sample_->path, StoreOptions(), &store);
+    store_ = store.release();
+  }
+  static void TearDownTestSuite() {
+    delete store_;
+    store_ = nullptr;
+    delete sample_;
+    sample_ = nullptr;
+    delete dir_;
+    dir_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_TRUE(setup_.ok() && store_ != nullptr)
+        << "the suite's set-up failed: " << setup_.ToString();
+  }
+
+  static inline TempDir* dir_ = nullptr;
+  static inline SampleStore* sample_ = nullptr;
+  static inline Store* store_ = nullptr;
+  static inline Status setup_;
+};
 
 // Writes the images of `config` for every example of `sample` into an open
 // writer (BeginConfig, batches, CommitConfig), recording them in `sample`.

@@ -79,41 +79,7 @@ size_t ForEachBatch(Loader* loader, const std::function<void(const LoaderBatch&)
   }
 }
 
-// One store per suite (only read), written by Derived::Build. A failure
-// inside SetUpTestSuite would make gtest skip the suite (and ctest pass it):
-// the status is kept and every test fails on it in SetUp.
-template <typename Derived>
-class StoreSuite : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    dir_ = new TempDir();
-    sample_ = new SampleStore();
-    setup_ = Derived::Build(dir_->Sub("store"), sample_);
-    if (!setup_.ok()) return;
-    std::unique_ptr<Store> store;
-    setup_ = Store::Open(sample_->path, StoreOptions(), &store);
-    store_ = store.release();
-  }
-  static void TearDownTestSuite() {
-    delete store_;
-    store_ = nullptr;
-    delete sample_;
-    sample_ = nullptr;
-    delete dir_;
-    dir_ = nullptr;
-  }
-  void SetUp() override {
-    ASSERT_TRUE(setup_.ok() && store_ != nullptr)
-        << "the suite's set-up failed: " << setup_.ToString();
-  }
-
-  static inline TempDir* dir_ = nullptr;
-  static inline SampleStore* sample_ = nullptr;
-  static inline Store* store_ = nullptr;
-  static inline Status setup_;
-};
-
-class LoaderTest : public StoreSuite<LoaderTest> {
+class LoaderTest : public testing::StoreSuite<LoaderTest> {
  public:
   static Status Build(const std::string& path, SampleStore* sample) {
     SampleSpec spec;
@@ -403,7 +369,7 @@ TEST_F(LoaderTest, AllocatorHookAndOutputOptions) {
 }
 
 // A store whose train example `bad_index` holds a JPEG cut after two thirds.
-class BadImageLoaderTest : public StoreSuite<BadImageLoaderTest> {
+class BadImageLoaderTest : public testing::StoreSuite<BadImageLoaderTest> {
  public:
   static Status Build(const std::string& path, SampleStore* sample) {
     SampleSpec spec;

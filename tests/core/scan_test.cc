@@ -91,37 +91,16 @@ std::pair<uint64_t, uint64_t> ShardRange(uint64_t n, uint32_t k, uint32_t m) {
 }
 
 // One sample store for the whole suite (it is only read).
-class ScanTest : public ::testing::Test {
- protected:
-  // A failure inside SetUpTestSuite makes gtest (1.11+) mark every test of
-  // the suite SKIPPED, and ctest counts skipped tests as passing (its
-  // SKIP_REGULAR_EXPRESSION from gtest_discover_tests): the set-up's status
-  // is recorded instead and every test fails on it in SetUp.
-  static void SetUpTestSuite() {
-    dir_ = new TempDir();
-    sample_ = new SampleStore();
+class ScanTest : public testing::StoreSuite<ScanTest> {
+ public:
+  static Status Build(const std::string& path, SampleStore* sample) {
     SampleSpec spec;
     spec.examples = {kTrain, kValidation, 0};
     spec.configs = {Config::k300k};
-    setup_ = testing::WriteSampleStore(dir_->Sub("store"), spec, sample_);
-    if (!setup_.ok()) return;
-    std::unique_ptr<Store> store;
-    setup_ = Store::Open(sample_->path, StoreOptions(), &store);
-    store_ = store.release();
-  }
-  static void TearDownTestSuite() {
-    delete store_;
-    store_ = nullptr;
-    delete sample_;
-    sample_ = nullptr;
-    delete dir_;
-    dir_ = nullptr;
-  }
-  void SetUp() override {
-    ASSERT_TRUE(setup_.ok() && store_ != nullptr)
-        << "the suite's set-up failed: " << setup_.ToString();
+    return testing::WriteSampleStore(path, spec, sample);
   }
 
+ protected:
   static std::vector<uint64_t> Indices(Split split, const ScanOptions& options) {
     std::unique_ptr<Scan> scan;
     const Status s = Scan::Open(store_, split, options, &scan);
@@ -165,10 +144,6 @@ class ScanTest : public ::testing::Test {
     return ids;
   }
 
-  static inline Status setup_;
-  static inline TempDir* dir_ = nullptr;
-  static inline SampleStore* sample_ = nullptr;
-  static inline Store* store_ = nullptr;
 };
 
 TEST_F(ScanTest, SequentialIsKeyOrder) {
