@@ -3,7 +3,8 @@
 # `oiv4-kv synth` + `convert`, runs read_bench, layout_bench and loader_bench
 # (the C++ Loader against the decode limit; medians
 # of 9 repetitions, run interleaved; JSON) and bench/dataloader_bench.py
-# (PyTorch DataLoaders; medians of 5), and writes bench/REPORT.md and
+# (PyTorch DataLoaders; medians of 5), bench/augment_bench.py (augmented
+# batches: the native Loader against torchvision pipelines), and writes bench/REPORT.md and
 # bench/report.png.
 #
 #   bench/run.sh                 # full run (first time: ~10 min to make data)
@@ -68,6 +69,13 @@ common=(--ann_store="$dir/annotations" --img_store="$dir/images" --work_dir="$di
 PYTHONPATH="$build/python" /usr/bin/python3 bench/dataloader_bench.py --store "$dir/images" \
   --work "$dir/dataloader" --examples "$loader_examples" --reps "$loader_reps" \
   --out "$dir/dataloader.json"
+# Augmented batches (RandomResizedCrop 224 + flip, batches of 256): the native
+# Loader against torchvision pipelines in DataLoader workers. Its table and
+# ratios are printed here (bench/report does not render them yet).
+aug_examples=$(( loader_examples > 512 ? loader_examples : 512 ))
+PYTHONPATH="$build/python" /usr/bin/python3 bench/augment_bench.py --store "$dir/images" \
+  --work "$dir/augment" --examples "$aug_examples" --reps "$loader_reps" \
+  --out "$dir/augment.json" | tee "$dir/augment.md"
 
 machine="$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), \
 $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo) RAM, $(. /etc/os-release && echo "$PRETTY_NAME")"
