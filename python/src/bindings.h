@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <pybind11/pybind11.h>
 
@@ -26,6 +27,16 @@ struct SplitRef {
 Config DefaultConfig(const Store& store);
 // Parses a config name or None (the default); raises ValueError on others.
 Config ConfigArg(const Store& store, const std::optional<std::string>& name);
+
+// An enum argument named `what`, parsed with the library's Parse helper;
+// ValueError "<what> must be 'a', 'b' or 'c', not '<name>'" from its Names.
+template <typename T, typename Parse>
+T EnumArg(const char* what, const std::string& name, Parse parse,
+          const std::vector<std::string>& names) {
+  if (const auto value = parse(name)) return *value;
+  throw pybind11::value_error(std::string(what) + " must be " + JoinNames(names, true) +
+                              ", not '" + name + "'");
+}
 
 // Decodes `image` with the calling thread's Decoder. Call without the GIL.
 Status DecodeWithThreadDecoder(const ImageView& image, const DecodeOptions& options,

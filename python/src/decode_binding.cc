@@ -15,19 +15,6 @@ namespace py = pybind11;
 namespace oiv4kv::python {
 namespace {
 
-// The public API's names (oiv4kv/decode.h), checked with its parsers.
-PixelFormat PixelFormatArg(const std::string& name) {
-  if (const auto format = ParsePixelFormat(name)) return *format;
-  throw py::value_error("pixel_format must be " + JoinNames(PixelFormatNames(), true) +
-                        ", not '" + name + "'");
-}
-
-TruncatedPolicy TruncatedArg(const std::string& name) {
-  if (const auto policy = ParseTruncatedPolicy(name)) return *policy;
-  throw py::value_error("truncated must be " + JoinNames(TruncatedPolicyNames(), true) +
-                        ", not '" + name + "'");
-}
-
 // DecodeOptions from the Python-facing values (the constructor's keywords,
 // and the pickled state).
 DecodeOptions MakeDecodeOptions(const std::string& pixel_format, uint32_t min_width,
@@ -35,12 +22,14 @@ DecodeOptions MakeDecodeOptions(const std::string& pixel_format, uint32_t min_wi
                                 bool apply_exif_orientation, const std::string& truncated,
                                 bool fast_dct, uint64_t max_pixels) {
   DecodeOptions o;
-  o.pixel_format = PixelFormatArg(pixel_format);
+  o.pixel_format =
+      EnumArg<PixelFormat>("pixel_format", pixel_format, ParsePixelFormat, PixelFormatNames());
   o.min_width = min_width;
   o.min_height = min_height;
   o.all_scale_factors = all_scale_factors;
   o.apply_exif_orientation = apply_exif_orientation;
-  o.truncated = TruncatedArg(truncated);
+  o.truncated = EnumArg<TruncatedPolicy>("truncated", truncated, ParseTruncatedPolicy,
+                                        TruncatedPolicyNames());
   o.fast_dct = fast_dct;
   o.max_pixels = max_pixels;
   return o;

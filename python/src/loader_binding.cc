@@ -23,15 +23,6 @@ namespace py = pybind11;
 namespace oiv4kv::python {
 namespace {
 
-// Parses `name` with the library's Parse helper; ValueError listing its Names.
-template <typename T, typename Parse>
-T EnumArg(const char* what, const std::string& name, Parse parse,
-          const std::vector<std::string>& names) {
-  if (const auto value = parse(name)) return *value;
-  throw py::value_error(std::string(what) + " must be " + JoinNames(names, true) + ", not '" +
-                        name + "'");
-}
-
 TransformKind KindArg(const std::string& name) {
   return EnumArg<TransformKind>("transform", name, ParseTransformKind, TransformKindNames());
 }

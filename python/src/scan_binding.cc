@@ -18,12 +18,6 @@ namespace py = pybind11;
 namespace oiv4kv::python {
 namespace {
 
-ScanOrder OrderArg(const std::string& name) {
-  if (const auto order = ParseScanOrder(name)) return *order;
-  throw py::value_error("order must be " + JoinNames(ScanOrderNames(), true) + ", not '" +
-                        name + "'");
-}
-
 // The iterator. Not thread-safe (as Scan); the GIL serializes Python callers.
 class ScanIterator {
  public:
@@ -157,7 +151,7 @@ last one yielded. len() is the number of examples in this shard's epoch.
          uint32_t block_size, uint32_t window, const std::optional<std::string>& config,
          const py::object& decode, const std::optional<std::string>& state) {
         ScanOptions o;
-        o.order = OrderArg(order);
+        o.order = EnumArg<ScanOrder>("order", order, ParseScanOrder, ScanOrderNames());
         o.seed = seed;
         o.epoch = epoch;
         o.shard_index = shard_index;
