@@ -141,9 +141,6 @@ struct Writer {
   }
 };
 
-uint8_t ToByte(float v) {
-  return static_cast<uint8_t>(std::clamp(static_cast<int>(v + 0.5f), 0, 255));
-}
 
 // A region of an image decoded at 1/denom: `rows` x `cols` RGBX pixels (4
 // bytes, the 4th unused) whose (0, 0) is the scaled image's (x0, y0).
@@ -157,11 +154,80 @@ struct Region {
 // One pixel's channels (R, G, B, unused) as 4 float lanes.
 typedef float V4 __attribute__((vector_size(16)));
 
+// out[o] = sum over k < W of weights[o][k] * row[start[o] + k]: a fixed tap
+// count (the zero weights past an output's own taps included) lets the
+// compiler unroll; adding those +0 terms leaves every sum as it was. Four
+// outputs at a time, each summed in tap order: four independent chains of
+// adds instead of one (an add waits ~4 cycles for the one before it).
+template <int W>
+void HorizontalTaps(const Taps& t, const V4* row, V4* out, size_t n) {
+  size_t o = 0;
+  for (; o + 4 <= n; o += 4) {
+    const float* w = t.weights.data() + o * W;
+    const V4 *p0 = row + t.start[o], *p1 = row + t.start[o + 1];
+    const V4 *p2 = row + t.start[o + 2], *p3 = row + t.start[o + 3];
+    V4 a0 = w[0] * p0[0], a1 = w[W] * p1[0], a2 = w[2 * W] * p2[0], a3 = w[3 * W] * p3[0];
+#pragma GCC unroll 16
+    for (int k = 1; k < W; ++k) {
+      a0 += w[k] * p0[k];
+      a1 += w[W + k] * p1[k];
+      a2 += w[2 * W + k] * p2[k];
+      a3 += w[3 * W + k] * p3[k];
+    }
+    out[o] = a0, out[o + 1] = a1, out[o + 2] = a2, out[o + 3] = a3;
+  }
+  for (; o < n; ++o) {
+    const float* w = t.weights.data() + o * W;
+    const V4* p = row + t.start[o];
+    V4 acc = w[0] * p[0];
+    for (int k = 1; k < W; ++k) acc += w[k] * p[k];
+    out[o] = acc;
+  }
+}
+
+void HorizontalPass(const Taps& t, const V4* row, V4* out, size_t n) {
+  switch (t.width) {  // ceil(support) * 2 + 2: shrinking by up to 4x
+    case 4: return HorizontalTaps<4>(t, row, out, n);
+    case 6: return HorizontalTaps<6>(t, row, out, n);
+    case 8: return HorizontalTaps<8>(t, row, out, n);
+    case 10: return HorizontalTaps<10>(t, row, out, n);
+  }
+  for (size_t o = 0; o < n; ++o) {
+    const float* w = t.weights.data() + o * t.width;
+    const V4* p = row + t.start[o];
+    V4 acc = w[0] * p[0];
+    for (int32_t k = 1; k < t.width; ++k) acc += w[k] * p[k];
+    out[o] = acc;
+  }
+}
+
+// Rounds n pixels to bytes (RGBX): round half up, clamped to 0..255.
+void ToBytes(const V4* v, size_t n, uint8_t* out) {
+  size_t i = 0;
+#if defined(__SSE2__)
+  const __m128 half = _mm_set1_ps(0.5f);
+  const float* f = reinterpret_cast<const float*>(v);
+  for (; i + 4 <= n; i += 4) {  // truncating v + 0.5, saturating packs clamp
+    const __m128i a = _mm_cvttps_epi32(_mm_add_ps(_mm_loadu_ps(f + 4 * i), half));
+    const __m128i b = _mm_cvttps_epi32(_mm_add_ps(_mm_loadu_ps(f + 4 * i + 4), half));
+    const __m128i c = _mm_cvttps_epi32(_mm_add_ps(_mm_loadu_ps(f + 4 * i + 8), half));
+    const __m128i d = _mm_cvttps_epi32(_mm_add_ps(_mm_loadu_ps(f + 4 * i + 12), half));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 4 * i),
+                     _mm_packus_epi16(_mm_packs_epi32(a, b), _mm_packs_epi32(c, d)));
+  }
+#endif
+  for (; i < n; ++i) {
+    for (int c = 0; c < 4; ++c) {
+      out[4 * i + c] = static_cast<uint8_t>(std::clamp(static_cast<int>(v[i][c] + 0.5f), 0, 255));
+    }
+  }
+}
+
 // Resamples the record's crop from `region` into dst: a horizontal pass over
 // the crop's rows into `tmp`, then per output row a weighted sum of tmp rows.
 void Resample(const Region& region, const TransformRecord& r, uint8_t pad_value,
               const ImageOutputOptions& output, uint8_t* dst, std::vector<V4>* tmp,
-              std::vector<V4>* line, std::vector<V4>* row_f) {
+              std::vector<V4>* line, std::vector<V4>* row_f, std::vector<uint8_t>* bytes) {
   const double d = region.denom;
   // The crop in region coordinates, and the pixels it touches.
   const double cx = r.crop_x / d - region.x0, cy = r.crop_y / d - region.y0;
@@ -178,7 +244,9 @@ void Resample(const Region& region, const TransformRecord& r, uint8_t pad_value,
   const size_t cwidth = r.content_width;
   const int32_t rows = std::max(hi_y, lo_y + 1) - lo_y;
   tmp->resize(static_cast<size_t>(rows) * cwidth);
-  row_f->resize(region.cols);
+  // HorizontalPass reads every output's `width` taps, the zero-weighted ones
+  // past the crop too: they must be finite (converted pixels or zeros).
+  row_f->resize(size_t{region.cols} + tx.width, V4{0, 0, 0, 0});
   float* row = reinterpret_cast<float*>(row_f->data());
   for (int32_t y = 0; y < rows; ++y) {
     const int32_t sy = std::min<int32_t>(lo_y + y, static_cast<int32_t>(region.rows) - 1);
@@ -199,38 +267,52 @@ void Resample(const Region& region, const TransformRecord& r, uint8_t pad_value,
     }
 #endif
     for (; i < end; ++i) row[i] = src[i];
-    V4* out = tmp->data() + size_t(y) * cwidth;
-    for (size_t o = 0; o < cwidth; ++o) {
-      const float* w = tx.weights.data() + o * tx.width;
-      const V4* p = row_f->data() + tx.start[o];
-      V4 acc = {0, 0, 0, 0};
-      for (int32_t k = 0; k < tx.count[o]; ++k) acc += w[k] * p[k];
-      out[o] = acc;
-    }
+    HorizontalPass(tx, row_f->data(), tmp->data() + size_t(y) * cwidth, cwidth);
   }
   Writer writer(output, dst, r.width, r.height);
   line->resize(cwidth);
+  bytes->resize(cwidth * 4);
+  // The default output (uint8 HWC) is written straight; other formats
+  // through Writer, a switch per value.
+  const bool direct = output.dtype == ImageDType::kUint8 && output.layout == ImageLayout::kHWC;
+  // The content's output columns [cx0, cx1) (padding either side).
+  const uint32_t cx0 = r.flip ? r.width - r.pad_x - r.content_width : r.pad_x;
+  const uint32_t cx1 = cx0 + r.content_width;
   for (uint32_t oy = 0; oy < r.height; ++oy) {
     const int64_t cy_out = int64_t{oy} - r.pad_y;
     const bool content_row = cy_out >= 0 && cy_out < r.content_height;
-    if (content_row) {
+    uint8_t* out_row = dst + size_t{oy} * r.width * 3;
+    if (content_row) {  // per column, the taps' rows summed in tap order
       const float* w = ty.weights.data() + size_t(cy_out) * ty.width;
       const V4* first = tmp->data() + size_t(ty.start[cy_out] - lo_y) * cwidth;
+      const int32_t taps = ty.count[cy_out];
       V4* acc = line->data();
-      for (size_t x = 0; x < cwidth; ++x) acc[x] = w[0] * first[x];
-      for (int32_t k = 1; k < ty.count[cy_out]; ++k) {
-        const V4* row = first + size_t(k) * cwidth;
-        for (size_t x = 0; x < cwidth; ++x) acc[x] += w[k] * row[x];
+      for (size_t x = 0; x < cwidth; ++x) {
+        V4 a = w[0] * first[x];
+        for (int32_t k = 1; k < taps; ++k) a += w[k] * first[size_t(k) * cwidth + x];
+        acc[x] = a;
       }
+      ToBytes(line->data(), cwidth, bytes->data());
     }
-    for (uint32_t ox = 0; ox < r.width; ++ox) {
-      const uint32_t ux = r.flip ? r.width - 1 - ox : ox;  // the unflipped column
-      const int64_t cx_out = int64_t{ux} - r.pad_x;
-      if (content_row && cx_out >= 0 && cx_out < r.content_width) {
-        const V4 v = (*line)[size_t(cx_out)];
-        for (int c = 0; c < 3; ++c) writer.Put(ox, oy, c, ToByte(v[c]));
+    if (direct && content_row) {
+      std::memset(out_row, pad_value, size_t{cx0} * 3);
+      std::memset(out_row + size_t{cx1} * 3, pad_value, size_t{r.width - cx1} * 3);
+      uint8_t* o = out_row + size_t{cx0} * 3;
+      const uint8_t* px = bytes->data();
+      if (r.flip) {
+        for (size_t i = 0; i < cwidth; ++i) std::memcpy(o + 3 * i, px + 4 * (cwidth - 1 - i), 3);
       } else {
-        for (int c = 0; c < 3; ++c) writer.Put(ox, oy, c, pad_value);
+        for (size_t i = 0; i < cwidth; ++i) std::memcpy(o + 3 * i, px + 4 * i, 3);
+      }
+    } else if (direct) {
+      std::memset(out_row, pad_value, size_t{r.width} * 3);
+    } else {
+      for (uint32_t ox = 0; ox < r.width; ++ox) {
+        const bool content = content_row && ox >= cx0 && ox < cx1;
+        const size_t i = r.flip ? cx1 - 1 - ox : ox - cx0;  // the content column
+        for (int c = 0; c < 3; ++c) {
+          writer.Put(ox, oy, c, content ? (*bytes)[4 * i + c] : pad_value);
+        }
       }
     }
   }
@@ -268,6 +350,7 @@ struct TransformDecoder::Impl {
   DecodedImage full;
   Region region;
   std::vector<V4> tmp, line, row_f;
+  std::vector<uint8_t> bytes;
 
   // The fast path. Sets *handled = false (and returns OK) for a JPEG it
   // leaves to the fallback: progressive, CMYK/YCCK, or unusual.
@@ -392,6 +475,11 @@ Status TransformDecoder::DecodeTransformed(std::span<const uint8_t> bytes,
       !(record.crop_height > 0)) {
     return Status::InvalidArgument("DecodeTransformed: an empty crop or content");
   }
+  if (record.pad_x < 0 || record.pad_y < 0 ||
+      uint64_t{record.content_width} + static_cast<uint32_t>(record.pad_x) > record.width ||
+      uint64_t{record.content_height} + static_cast<uint32_t>(record.pad_y) > record.height) {
+    return Status::InvalidArgument("DecodeTransformed: the content does not fit the output");
+  }
   try {
     bool handled = false;
     if (IsJpeg(bytes)) {
@@ -422,7 +510,7 @@ Status TransformDecoder::DecodeTransformed(std::span<const uint8_t> bytes,
       if (info != nullptr) *info = {1, g.cols, g.rows, false};
     }
     Resample(impl_->region, record, pad_value, output, dst.data(), &impl_->tmp, &impl_->line,
-             &impl_->row_f);
+             &impl_->row_f, &impl_->bytes);
   } catch (const std::bad_alloc&) {
     return Status::IOError("out of memory decoding a " + std::to_string(record.source_width) +
                            "x" + std::to_string(record.source_height) + " image");

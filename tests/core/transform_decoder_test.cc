@@ -98,34 +98,44 @@ TEST(TransformDecoderTest, LetterboxPadsAroundTheContent) {
   std::vector<uint8_t> jpeg;
   ASSERT_OK(EncodeJpeg(img, JpegSpec{}, &jpeg));
   const DecodedImage full = Full(jpeg);
-  // The whole image at scale 1 on a 140 x 130 canvas at (10, 20).
-  TransformRecord r = Record(W, H, 0, 0, W, H, W, H);
-  r.width = 140;
-  r.height = 130;
-  r.pad_x = 10;
-  r.pad_y = 20;
-  std::vector<uint8_t> out(140 * 130 * 3);
-  TransformDecoder decoder;
-  ASSERT_OK(decoder.DecodeTransformed(jpeg, r, 114, {}, out, nullptr));
-  int pad = 0, content = 0, bad = 0;
-  for (uint32_t y = 0; y < 130; ++y) {
-    for (uint32_t x = 0; x < 140; ++x) {
-      const bool inside = x >= 10 && x < 130 && y >= 20 && y < 110;
-      for (int c = 0; c < 3; ++c) {
-        const uint8_t v = out[(y * 140 + x) * 3 + c];
-        if (inside) {
-          bad += v != full.pixels[((y - 20) * W + (x - 10)) * 3 + c];
-          ++content;
-        } else {
-          bad += v != 114;
-          ++pad;
+  // The whole image at scale 1 on a 150 x 130 canvas at (10, 20): 10 columns
+  // of padding left of it and 20 right; flipped, the whole canvas mirrors
+  // (the content at 20..139, the image's column W-1 first).
+  int checked = 0;
+  for (bool flip : {false, true}) {
+    TransformRecord r = Record(W, H, 0, 0, W, H, W, H);
+    r.width = 150;
+    r.height = 130;
+    r.pad_x = 10;
+    r.pad_y = 20;
+    r.flip = flip;
+    std::vector<uint8_t> out(150 * 130 * 3);
+    TransformDecoder decoder;
+    ASSERT_OK(decoder.DecodeTransformed(jpeg, r, 114, {}, out, nullptr));
+    const uint32_t left = flip ? 20 : 10;
+    int pad = 0, content = 0, bad = 0;
+    for (uint32_t y = 0; y < 130; ++y) {
+      for (uint32_t x = 0; x < 150; ++x) {
+        const bool inside = x >= left && x < left + W && y >= 20 && y < 110;
+        const uint32_t sx = flip ? W - 1 - (x - left) : x - left;
+        for (int c = 0; c < 3; ++c) {
+          const uint8_t v = out[(y * 150 + x) * 3 + c];
+          if (inside) {
+            bad += v != full.pixels[((y - 20) * W + sx) * 3 + c];
+            ++content;
+          } else {
+            bad += v != 114;
+            ++pad;
+          }
         }
       }
     }
+    EXPECT_EQ(bad, 0) << "flip " << flip;
+    EXPECT_EQ(content, 120 * 90 * 3);
+    EXPECT_EQ(pad, (150 * 130 - 120 * 90) * 3);
+    ++checked;
   }
-  EXPECT_EQ(bad, 0);
-  EXPECT_EQ(content, 120 * 90 * 3);
-  EXPECT_EQ(pad, (140 * 130 - 120 * 90) * 3);
+  EXPECT_EQ(checked, 2);
 }
 
 // torchvision's antialiased bilinear (PIL's filter, support widened by the
