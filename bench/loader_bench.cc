@@ -33,13 +33,22 @@
 //   ring_mib        the ring's images (prefetch + 1 batches), the part of the
 //                   RSS the options decide;
 //   rss_budget      peak_rss_mib / (ring_mib + 64 * threads): the issue's
-//                   target is <= 1.
+//                   target is <= 1;
+//   anon_base_mib   RssAnon (private memory: not the store's mapped file
+//                   pages) before the benchmark's first Loader opened: the
+//                   process's own (RocksDB, the decode limit's copies);
+//   anon_peak_mib   RssAnon's peak while the Loaders ran, sampled every 2 ms
+//                   by a thread of the benchmark;
+//   loader_budget   (anon_peak_mib - anon_base_mib) / (ring_mib + 64 *
+//                   threads): the private memory the Loader added, against
+//                   the same budget.
 // The store (its RocksDB caches, the mapped files the reads touch) is in the
 // RSS too: every image is read once (WarmImages) before the first benchmark.
 #include <benchmark/benchmark.h>
 #include <sys/resource.h>
 #include <turbojpeg.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -47,6 +56,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bench/bench_data.h"
@@ -112,6 +122,40 @@ double PeakRssMib() {
   return -1;
 }
 
+// RssAnon (KiB) of /proc/self/status in MiB; -1 if absent.
+double AnonRssMib() {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.rfind("RssAnon:", 0) == 0) return std::atof(line.c_str() + 8) / 1024.0;
+  }
+  return -1;
+}
+
+// Samples AnonRssMib every 2 ms on a thread while it lives; peak() is the
+// largest sample.
+class AnonPeakSampler {
+ public:
+  AnonPeakSampler() : peak_(AnonRssMib()), thread_([this] { Run(); }) {}
+  ~AnonPeakSampler() {
+    stop_ = true;
+    thread_.join();
+  }
+  double peak() const { return peak_.load(); }
+
+ private:
+  void Run() {
+    while (!stop_) {
+      const double v = AnonRssMib();
+      if (v > peak_.load()) peak_ = v;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }
+  std::atomic<double> peak_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
 double MaxRssMib() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
@@ -122,6 +166,8 @@ void LoaderRun(benchmark::State& state, TransformKind kind, uint32_t threads) {
   const Store& store = ImageStore();
   const LoaderOptions o = Options(kind, threads);
   const bool reset = ResetPeakRss();
+  const double anon_base = AnonRssMib();
+  std::unique_ptr<AnonPeakSampler> sampler = std::make_unique<AnonPeakSampler>();
   double first_batch_s = 0;
   uint64_t images = 0;
   for (auto _ : state) {
@@ -163,6 +209,11 @@ void LoaderRun(benchmark::State& state, TransformKind kind, uint32_t threads) {
   state.counters["maxrss_mib"] = MaxRssMib();
   state.counters["ring_mib"] = ring_mib;
   state.counters["rss_budget"] = peak / (ring_mib + 64.0 * threads);
+  const double anon_peak = sampler->peak();
+  sampler.reset();
+  state.counters["anon_base_mib"] = anon_base;
+  state.counters["anon_peak_mib"] = anon_peak;
+  state.counters["loader_budget"] = (anon_peak - anon_base) / (ring_mib + 64.0 * threads);
 }
 
 // The bytes of the images the Loader benchmarks read: one pass of the same
