@@ -33,7 +33,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dataloader_bench import prepare, sample_indices  # noqa: E402
+from dataloader_bench import (median_entry, prepare, sample_indices,  # noqa: E402
+                              write_benchmark_json)
 
 BATCH_SIZE = 256
 SIZE = 224
@@ -170,13 +171,25 @@ def main():
         print(f"| {run[0]} | {run[1]} | {statistics.median(rates):.0f} | "
               f"{first * 1000:.0f} ms | {rss:.0f} |")
     print()
+    def ratio(a, b):  # a run of one batch has no rate after its first batch
+        return f"{medians[a] / medians[b]:.2f}" if medians[b] > 0 else "not measured"
     for name, target in (("imagefolder", 4.0), ("dataset", 2.5)):
-        ratio = medians["loader/2"] / medians[f"{name}/2"]
-        print(f"loader 2 threads / {name} 2 workers: {ratio:.2f} (target >= {target})")
-    print(f"loader 1 -> 2 threads: {medians['loader/2'] / medians['loader/1']:.2f}")
-    if args.out:
-        with open(args.out, "w") as f:
-            json.dump(medians, f, indent=1)
+        print(f"loader 2 threads / {name} 2 workers: {ratio('loader/2', name + '/2')} "
+              f"(target >= {target})")
+    print(f"loader 1 -> 2 threads: {ratio('loader/2', 'loader/1')}")
+    if args.out:  # Augment/<loader>/<threads or workers>, for bench/report
+        benchmarks = []
+        for family, name in enumerate(("loader", "imagefolder", "dataset")):
+            for instance, run in enumerate(r for r in runs if r[0] == name):
+                rs = results[run]
+                benchmarks.append(median_entry(
+                    f"Augment/{run[0]}/{run[1]}", family, instance, rs,
+                    medians[f"{run[0]}/{run[1]}"],
+                    first_batch_ms=1e3 * statistics.median(r["first_batch_s"] for r in rs),
+                    peak_rss_mib=max(r["peak_rss_mib"] for r in rs)))
+        write_benchmark_json(args.out, benchmarks, "bench/augment_bench.py",
+                             examples=args.examples, batch_size=BATCH_SIZE, size=SIZE,
+                             store=args.store, config=args.config)
 
 
 if __name__ == "__main__":

@@ -227,6 +227,28 @@ def measure(args, loader, workers, examples=None):
     return json.loads(out.strip().splitlines()[-1])
 
 
+
+def median_entry(name, family, instance, runs, rate, **counters):
+    """A Google Benchmark "_median" aggregate row (what bench/report reads) for
+    `runs` (dicts with "seconds") whose median rate is `rate` items/s."""
+    return {"name": f"{name}_median", "run_name": name, "run_type": "aggregate",
+            "aggregate_name": "median", "repetitions": len(runs), "threads": 1,
+            "family_index": family, "per_family_instance_index": instance,
+            "iterations": 1, "real_time": statistics.median(r["seconds"] for r in runs),
+            "time_unit": "s", "items_per_second": rate, **counters}
+
+
+def write_benchmark_json(path, benchmarks, program, **context):
+    """Writes rows in Google Benchmark's JSON shape with this machine's context."""
+    mhz = next((line.split(":")[1].strip() for line in open("/proc/cpuinfo")
+                if line.startswith("cpu MHz")), "?")
+    context = {"host_name": socket.gethostname(), "num_cpus": os.cpu_count(),
+               "mhz_per_cpu": round(float(mhz)) if mhz != "?" else mhz,
+               "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+               "library_build_type": f"release (Python: {program})", **context}
+    with open(path, "w") as f:
+        json.dump({"context": context, "benchmarks": benchmarks}, f, indent=1)
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--store", required=True, help="a store with the config's images")
@@ -283,26 +305,15 @@ def main():
         for family, loader in enumerate(args.loaders):
             for instance, workers in enumerate(args.workers):
                 rs = results[(loader, workers)]
-                name = f"DataLoader/{loader}/{workers}"
-                benchmarks.append({
-                    "name": f"{name}_median", "run_name": name, "run_type": "aggregate",
-                    "aggregate_name": "median", "repetitions": len(rs), "threads": 1,
-                    "family_index": family, "per_family_instance_index": instance,
-                    "iterations": 1, "real_time": statistics.median(r["seconds"] for r in rs),
-                    "time_unit": "s", "items_per_second": rate[(loader, workers)],
-                    "first_batch_ms": 1e3 * statistics.median(r["first_batch_s"] for r in rs),
-                    "peak_rss_mib": max(r["peak_rss_mib"] for r in rs),
-                    "worker_peak_rss_mib": max(r["worker_peak_rss_mib"] for r in rs)})
-        mhz = next((line.split(":")[1].strip() for line in open("/proc/cpuinfo")
-                    if line.startswith("cpu MHz")), "?")
-        context = {"host_name": socket.gethostname(), "num_cpus": os.cpu_count(),
-                   "mhz_per_cpu": round(float(mhz)) if mhz != "?" else mhz,
-                   "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                   "library_build_type": "release (Python: bench/dataloader_bench.py)",
-                   "examples": args.examples,
-                   "batch_size": BATCH_SIZE, "store": args.store, "config": args.config}
-        with open(args.out, "w") as f:
-            json.dump({"context": context, "benchmarks": benchmarks}, f, indent=1)
+                benchmarks.append(median_entry(
+                    f"DataLoader/{loader}/{workers}", family, instance, rs,
+                    rate[(loader, workers)],
+                    first_batch_ms=1e3 * statistics.median(r["first_batch_s"] for r in rs),
+                    peak_rss_mib=max(r["peak_rss_mib"] for r in rs),
+                    worker_peak_rss_mib=max(r["worker_peak_rss_mib"] for r in rs)))
+        write_benchmark_json(args.out, benchmarks, "bench/dataloader_bench.py",
+                             examples=args.examples, batch_size=BATCH_SIZE, store=args.store,
+                             config=args.config)
 
 
 if __name__ == "__main__":

@@ -71,7 +71,7 @@ PYTHONPATH="$build/python" /usr/bin/python3 bench/dataloader_bench.py --store "$
   --out "$dir/dataloader.json"
 # Augmented batches (RandomResizedCrop 224 + flip, batches of 256): the native
 # Loader against torchvision pipelines in DataLoader workers. Its table and
-# ratios are printed here (bench/report does not render them yet).
+# ratios are printed here and rendered by bench/report (Augment/...).
 aug_examples=$(( loader_examples > 512 ? loader_examples : 512 ))
 PYTHONPATH="$build/python" /usr/bin/python3 bench/augment_bench.py --store "$dir/images" \
   --work "$dir/augment" --examples "$aug_examples" --reps "$loader_reps" \
@@ -82,4 +82,4 @@ $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo) RAM, $(. /et
 out=()
 if [ "${1:-}" = "--quick" ]; then out=(--out-md "$dir/REPORT.md" --out-png "$dir/report.png"); fi
 bench/report "${out[@]}" --machine "$machine" "$dir/read.json" "$dir/layout.json" \
-  "$dir/loader.json" "$dir/dataloader.json"
+  "$dir/loader.json" "$dir/dataloader.json" "$dir/augment.json"
