@@ -656,6 +656,10 @@ Status Store::Select(Split split, const Query& query, std::vector<uint64_t>* ind
   QueryEvaluator evaluator(*this, split);
   OIV4KV_RETURN_IF_ERROR(evaluator.Validate(query));
   if (!manifest_.num_examples[static_cast<int>(split)]) return Status::OK();  // no such split
+  for (int list = 0; list < kNumLabelLists; ++list) {  // an unindexed store fails every query
+    const LabelPostings* postings;
+    OIV4KV_RETURN_IF_ERROR(LabelIndex(split, list, &postings));
+  }
   return evaluator.Eval(query, nullptr, indices);
 }
 
