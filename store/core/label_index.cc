@@ -128,7 +128,7 @@ std::string LabelIndexBuilder::Finish(LabelList list) const {
   size_t total = 0;
   for (const Postings& p : postings) {
     PutVarint(p.entries, &out);
-    PutVarint(p.bytes.size(), &out);
+    if (p.entries > 0) PutVarint(p.bytes.size(), &out);  // none for an absent class
     total += p.bytes.size();
   }
   out.reserve(out.size() + total);
@@ -199,8 +199,8 @@ Status LabelPostings::Parse(std::string_view value, LabelList list, LabelPosting
   out->offsets_.assign(num_labels + 1, 0);
   for (uint64_t l = 0; l < num_labels; ++l) {
     uint64_t bytes = 0;
-    if (!GetVarint(value, &pos, &out->counts_[l]) || !GetVarint(value, &pos, &bytes) ||
-        bytes > value.size()) {
+    if (!GetVarint(value, &pos, &out->counts_[l]) ||
+        (out->counts_[l] > 0 && !GetVarint(value, &pos, &bytes)) || bytes > value.size()) {
       return bad("truncated directory");
     }
     out->offsets_[l + 1] = out->offsets_[l] + bytes;

@@ -21,7 +21,8 @@
 // Value format (version 1), all integers LEB128 varints unless said:
 //   byte 'L', byte version (1), byte kind (0 boxes, 1 image-level)
 //   num_examples, num_labels
-//   for each label: its entry count, its byte length
+//   for each label: its entry count, then its byte length if the count is
+//   not 0 (most classes are absent from a split: one byte each)
 //   then each label's entries, label after label. An entry is one example
 //   that carries the label, examples ascending; `gap` = index - previous
 //   index - 1 (previous = -1 for the first):
