@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <functional>
 
+#include "oiv4kv/image_id.h"
 #include "oiv4kv/query.h"
 #include "store/core/format/layout.h"
 #include "store/core/format/records.h"
@@ -189,6 +190,40 @@ TEST_F(QueryTest, UnknownNamesSuggestCloseOnes) {
   EXPECT_TRUE(ParseQuery("label:#0@1.5", *store_, &q).IsInvalidArgument());
   EXPECT_TRUE(ParseQuery("(all", *store_, &q).IsInvalidArgument());
   EXPECT_TRUE(ParseQuery("", *store_, &q).IsInvalidArgument());
+}
+
+TEST_F(QueryTest, CommandLineOutputs) {
+  const uint16_t box = CommonBox();
+  const std::string q = "'box:#" + std::to_string(box) + "'";
+  const Indices want = Brute(Split::kTrain, [&](const ExampleData& e) {
+    return Boxes(e, box, [](size_t) { return true; }) >= 1;
+  });
+  ASSERT_GE(want.size(), 3u);
+  const std::vector<uint64_t> ids = sample_->Ids(Split::kTrain);
+  std::string lines, id_lines;
+  for (uint64_t i : want) {
+    lines += std::to_string(i) + " " + ImageIdHex(ids[i]) + "\n";
+    id_lines += ImageIdHex(ids[i]) + "\n";
+  }
+  const std::string base = "query " + sample_->path + " --split train " + q;
+  testing::CommandResult r = testing::Oiv4kv(base);
+  EXPECT_EQ(0, r.exit_code);
+  EXPECT_EQ(lines, r.out);
+  r = testing::Oiv4kv(base + " --ids");
+  EXPECT_EQ(id_lines, r.out);
+  r = testing::Oiv4kv(base + " --count");
+  EXPECT_EQ(std::to_string(want.size()) + "\n", r.out);
+  r = testing::Oiv4kv(base + " --ids --limit 2");
+  EXPECT_EQ(ImageIdHex(ids[want[0]]) + "\n" + ImageIdHex(ids[want[1]]) + "\n", r.out);
+  r = testing::Oiv4kv(base + " --json --limit 1");
+  EXPECT_EQ(0, r.exit_code);
+  EXPECT_NE(std::string::npos, r.out.find("\"count\": " + std::to_string(want.size()))) << r.out;
+  EXPECT_NE(std::string::npos, r.out.find("\"id\": \"" + ImageIdHex(ids[want[0]]) + "\"")) << r.out;
+  r = testing::Oiv4kv("query " + sample_->path + " --split train 'box:#0 AND'", true);
+  EXPECT_EQ(2, r.exit_code);
+  EXPECT_NE(std::string::npos, r.out.find("oiv4-kv query: query 'box:#0 AND', column 11: expected a term")) << r.out;
+  r = testing::Oiv4kv("query " + sample_->path + " --split train 'box:#0 AND NOT box:#0' --count");
+  EXPECT_EQ("0\n", r.out);
 }
 
 TEST(QueryIndexTest, UnindexedStoreSaysToRunIndexThenWorks) {
