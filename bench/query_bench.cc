@@ -11,8 +11,7 @@
 
 #include "bench/bench_data.h"
 #include "oiv4kv/query.h"
-#include "store/core/format/records.h"
-#include "store/core/label_index.h"
+#include "store/convert/label_index_build.h"
 
 namespace oiv4kv::bench {
 namespace {
@@ -91,23 +90,12 @@ void BM_Scan(benchmark::State& state) {
   state.counters["found"] = static_cast<double>(out.size());
 }
 
-// Building the split's two lists from its records (what `oiv4-kv index`
-// does per split, less the RocksDB iteration); the index's size against the
-// annotations family as counters.
+// `oiv4-kv index` on the store (every split: read the records, build, write
+// the index again, idempotent); the index's size against the annotations
+// family as counters.
 void BM_IndexBuild(benchmark::State& state) {
   const Store& store = AnnotationStore();
-  for (auto _ : state) {
-    LabelIndexBuilder builder(store.vocabulary(VocabKind::kBoxable).size(),
-                              store.vocabulary(VocabKind::kAll).size());
-    for (uint64_t i = 0; i < store.NumExamples(kSplit); ++i) {
-      ExampleView v;
-      Check(store.At(kSplit, i, &v));
-      const fb::Example* ex = nullptr;
-      Check(ParseExample(v.record(), false, &ex));
-      Check(builder.Add(i, *ex));
-    }
-    for (LabelList list : kAllLabelLists) benchmark::DoNotOptimize(builder.Finish(list));
-  }
+  for (auto _ : state) Check(IndexStore(store.path(), {}));
   const double index = static_cast<double>(store.LabelIndexBytes());
   const double annotations = static_cast<double>(store.ColumnFamilyBytes()["annotations"]);
   state.counters["index_bytes"] = index;

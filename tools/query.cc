@@ -11,9 +11,8 @@
 #include "oiv4kv/image_id.h"
 #include "oiv4kv/query.h"
 #include "oiv4kv/store.h"
-#include "oiv4kv/writer.h"
 #include "store/convert/progress.h"
-#include "store/core/writer_internal.h"
+#include "store/convert/label_index_build.h"
 #include "tools/commands.h"
 #include "tools/format.h"
 
@@ -136,17 +135,9 @@ void AddIndexCommand(CLI::App* app, int* exit_code) {
       std::cerr << "oiv4-kv index: " << s.message() << "\n";
       *exit_code = 1;
     };
-    {
-      // A read-only open first: it says what is wrong with a path that is
-      // no (complete) store, where a writer would create an empty one.
-      std::unique_ptr<Store> store;
-      if (Status s = Store::Open(*path, StoreOptions(), &store); !s.ok()) return fail(s);
-    }
-    std::unique_ptr<Writer> writer;
-    if (Status s = Writer::Open(*path, WriterOptions(), &writer); !s.ok()) return fail(s);
     ProgressMeter meter(stderr, isatty(STDERR_FILENO) != 0);
     std::optional<Split> current;
-    const Status s = WriteLabelIndex(*writer, [&](Split split, uint64_t done, uint64_t total) {
+    const Status s = IndexStore(*path, [&](Split split, uint64_t done, uint64_t total) {
       if (current != split) {
         if (current) meter.Finish();
         meter.Start("index " + std::string(SplitName(split)), "records", 0);
@@ -157,7 +148,6 @@ void AddIndexCommand(CLI::App* app, int* exit_code) {
     });
     if (current) meter.Finish();
     if (!s.ok()) return fail(s);
-    writer.reset();
     std::unique_ptr<Store> store;
     if (Status o = Store::Open(*path, StoreOptions(), &store); !o.ok()) return fail(o);
     const uint64_t index_bytes = store->LabelIndexBytes();
