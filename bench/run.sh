@@ -63,6 +63,8 @@ common=(--ann_store="$dir/annotations" --img_store="$dir/images" --work_dir="$di
         --benchmark_out_format=json)
 "$build/bench/read_bench" "${common[@]}" --benchmark_out="$dir/read.json"
 "$build/bench/layout_bench" "${common[@]}" --benchmark_out="$dir/layout.json"
+# Queries on the label index against full scans (issue 15).
+"$build/bench/query_bench" "${common[@]}" --benchmark_out="$dir/query.json"
 "$build/bench/loader_bench" "${common[@]}" --loader_batches="$loader_batches" \
   --benchmark_out="$dir/loader.json"
 # PyTorch DataLoaders over the images store (Debian's python3, for torch).

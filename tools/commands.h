@@ -15,5 +15,8 @@ void AddSynthCommand(CLI::App* app, int* exit_code);
 void AddGetCommand(CLI::App* app, int* exit_code);
 void AddVerifyCommand(CLI::App* app, int* exit_code);
 void AddBenchCommand(CLI::App* app, int* exit_code);
+// query.cc: `query` and `index` (issue 15).
+void AddQueryCommand(CLI::App* app, int* exit_code);
+void AddIndexCommand(CLI::App* app, int* exit_code);
 
 }  // namespace oiv4kv::tools

@@ -84,7 +84,8 @@ void AddVerifyCommand(CLI::App* app, int* exit_code) {
   cmd->add_flag("--json", *json, "Print stable JSON instead of text");
   cmd->footer(
       "Checks every table file's block checksums and every MANIFEST and log record's\n"
-      "checksum; the manifest's counts and each split's index against the keys; every\n"
+      "checksum; the manifest's counts and each split's index against the keys, and\n"
+      "its label index (what `oiv4-kv query` runs on) against the records; every\n"
       "annotation record (FlatBuffers verifier, labels within their lists, confidences,\n"
       "sources, boxes in [0, 1], flags); an image for every example of every complete\n"
       "config, and no image without one. Not covered: the 32 bytes of padding in each\n"

@@ -49,5 +49,6 @@ void BindStore(pybind11::module_& m);
 void BindScan(pybind11::module_& m);
 void BindDecode(pybind11::module_& m);
 void BindLoader(pybind11::module_& m);
+void BindQuery(pybind11::module_& m);  // query_binding.cc
 
 }  // namespace oiv4kv::python

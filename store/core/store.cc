@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -13,6 +14,7 @@
 #include "store/core/format/records.h"
 #include "store/core/format/store_internal.h"
 #include "store/core/format/view_factory.h"
+#include "store/core/label_index.h"
 
 namespace oiv4kv {
 
@@ -24,6 +26,14 @@ struct Store::Rep {
   std::array<IdLookup, kNumSplits> lookup;
   std::unique_ptr<AnnotationIndex> index;  // null: annotations read by Get
   std::array<Vocabulary, kNumVocabKinds> vocab;
+  // The label index, read at its first use (Store::LabelIndex).
+  struct LabelSlot {
+    std::once_flag once;
+    Status status;
+    rocksdb::PinnableSlice pin;
+    LabelPostings postings;
+  };
+  mutable std::array<std::array<LabelSlot, kNumLabelLists>, kNumSplits> labels;
 };
 
 namespace {
@@ -218,6 +228,66 @@ Status Store::CheckConfig(Config config) const {
   if (HasConfig(config)) return Status::OK();
   return Status::NotSupported(path_ + ": config " + std::string(ConfigName(config)) +
                               " is not complete in this store");
+}
+
+Status Store::LabelIndex(Split split, int list, const LabelPostings** out) const {
+  Rep::LabelSlot& slot = rep_->labels[static_cast<int>(split)][list];
+  std::call_once(slot.once, [&] {
+    const std::string key = LabelIndexKey(split, static_cast<LabelList>(list));
+    rocksdb::Status s = rep_->db.db->Get(rep_->read_options, rep_->db.family(Family::kMeta),
+                                         rocksdb::Slice(key), &slot.pin);
+    if (s.IsNotFound()) {
+      slot.status = Status::NotSupported(
+          path_ + ": store has no label index (it was converted before queries existed): run "
+                  "`oiv4-kv index " + path_ + "` once to build it");
+      return;
+    }
+    slot.status = FromRocks(s, path_ + ": meta/" + key);
+    if (slot.status.ok()) {
+      slot.status = LabelPostings::Parse(slot.pin.ToStringView(), static_cast<LabelList>(list),
+                                         &slot.postings)
+                        .WithContext(path_ + ": meta/" + key);
+    }
+    if (slot.status.ok() && slot.postings.num_examples() != NumExamples(split)) {
+      slot.status = Status::Corruption(
+          path_ + ": meta/" + key + " indexes " + std::to_string(slot.postings.num_examples()) +
+          " examples, the split has " + std::to_string(NumExamples(split)) +
+          " (run `oiv4-kv index " + path_ + "` to rebuild it)");
+    }
+    const size_t vocab = vocabulary(LabelListVocab(static_cast<LabelList>(list))).size();
+    if (slot.status.ok() && slot.postings.num_labels() != vocab) {
+      slot.status = Status::Corruption(path_ + ": meta/" + key + " indexes " +
+                                       std::to_string(slot.postings.num_labels()) +
+                                       " labels, the vocabulary has " + std::to_string(vocab));
+    }
+  });
+  *out = &slot.postings;
+  return slot.status;
+}
+
+bool Store::HasLabelIndex() const {
+  for (Split split : kAllSplits) {
+    if (!manifest_.num_examples[static_cast<int>(split)]) continue;
+    for (int list = 0; list < kNumLabelLists; ++list) {
+      const LabelPostings* postings;
+      if (LabelIndex(split, list, &postings).IsNotSupported()) return false;
+    }
+  }
+  return true;
+}
+
+uint64_t Store::LabelIndexBytes() const {
+  uint64_t bytes = 0;
+  for (Split split : kAllSplits) {
+    if (!manifest_.num_examples[static_cast<int>(split)]) continue;
+    for (int list = 0; list < kNumLabelLists; ++list) {
+      const LabelPostings* postings;
+      if (LabelIndex(split, list, &postings).ok()) {
+        bytes += rep_->labels[static_cast<int>(split)][list].pin.size();
+      }
+    }
+  }
+  return bytes;
 }
 
 Status Store::Get(Split split, uint64_t image_id, ExampleView* out) const {

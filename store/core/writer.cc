@@ -11,6 +11,7 @@
 #include "store/core/format/layout.h"
 #include "store/core/format/records.h"
 #include "store/core/format/store_internal.h"
+#include "store/core/label_index.h"
 #include "store/core/writer_internal.h"
 
 namespace oiv4kv {
@@ -150,6 +151,34 @@ struct Writer::Rep {
     return Remember(FromRocks(db.db->Flush(fo, handles), path + ": flush"));
   }
 
+  // Adds the label index of `split` (ids: its id list) to `wb`: built from
+  // the records of the annotations family (label_index.h).
+  Status PutLabelIndex(rocksdb::WriteBatch* wb, Split split, std::span<const uint64_t> ids,
+                       const std::function<void(uint64_t)>& progress) {
+    std::array<size_t, kNumVocabKinds> sizes{};
+    for (VocabKind kind : {VocabKind::kBoxable, VocabKind::kAll}) {
+      std::string value;
+      std::vector<VocabEntry> entries;
+      OIV4KV_RETURN_IF_ERROR(FromRocks(db.db->Get(rocksdb::ReadOptions(), db.family(Family::kVocab),
+                                                  VocabKindName(kind), &value),
+                                       path + ": vocabulary " + std::string(VocabKindName(kind))));
+      OIV4KV_RETURN_IF_ERROR(DecodeVocabulary(value, &entries).WithContext(path));
+      sizes[static_cast<int>(kind)] = entries.size();
+    }
+    std::array<std::string, kNumLabelLists> values;
+    OIV4KV_RETURN_IF_ERROR(BuildLabelIndex(db.db.get(), db.family(Family::kAnnotations), split, ids,
+                                           sizes[static_cast<int>(VocabKind::kBoxable)],
+                                           sizes[static_cast<int>(VocabKind::kAll)], progress,
+                                           &values)
+                               .WithContext(path + ": building the label index"));
+    for (LabelList list : kAllLabelLists) {
+      OIV4KV_RETURN_IF_ERROR(FromRocks(wb->Put(db.family(Family::kMeta), LabelIndexKey(split, list),
+                                               values[static_cast<int>(list)]),
+                                       path));
+    }
+    return Status::OK();
+  }
+
   // The image ids of `split` in `family`, ascending.
   Status ScanIds(Family family, Split split, std::vector<uint64_t>* ids) {
     const char lower = static_cast<char>(split);
@@ -227,6 +256,7 @@ struct WriterAccess {
   }
 
   static Status CommitConfig(Writer& writer, Config config, const ConfigCommit& commit);
+  static Status WriteLabelIndex(Writer& writer, const LabelIndexProgressFn& progress);
 
  private:
   // The smallest string greater than every string that starts with `prefix`
@@ -403,12 +433,18 @@ Status Writer::CommitAnnotations(LabelOrder label_order, std::span<const Split> 
     if (ids.empty() && !named) {
       count.reset();
       wb.Delete(rep_->db.family(Family::kMeta), IndexKey(split)).PermitUncheckedError();
+      for (LabelList list : kAllLabelLists) {
+        wb.Delete(rep_->db.family(Family::kMeta), LabelIndexKey(split, list))
+            .PermitUncheckedError();
+      }
       continue;
     }
     count = ids.size();
     OIV4KV_RETURN_IF_ERROR(rep_->Remember(FromRocks(
         wb.Put(rep_->db.family(Family::kMeta), IndexKey(split), EncodeIndex(ids)),
         rep_->path)));
+    // The label index is committed with the ids, in the same batch.
+    OIV4KV_RETURN_IF_ERROR(rep_->Remember(rep_->PutLabelIndex(&wb, split, ids, {})));
   }
   rep_->manifest.label_order = label_order;
   rep_->manifest.annotations_complete = true;
@@ -420,6 +456,35 @@ Status Writer::CommitAnnotations(LabelOrder label_order, std::span<const Split> 
   return rep_->Remember(FromRocks(
       rep_->db.db->CompactRange(cro, rep_->db.family(Family::kAnnotations), nullptr, nullptr),
       rep_->path + ": compacting annotations"));
+}
+
+Status WriterAccess::WriteLabelIndex(Writer& writer, const LabelIndexProgressFn& progress) {
+  Writer::Rep& rep = *writer.rep_;
+  OIV4KV_RETURN_IF_ERROR(rep.Check());
+  if (!rep.manifest.annotations_complete) {
+    return Status::InvalidArgument(rep.path + ": store is incomplete: its annotations were never "
+                                   "committed (run `oiv4-kv convert` to finish it first)");
+  }
+  rocksdb::WriteBatch wb;
+  for (Split split : kAllSplits) {
+    const auto& count = rep.manifest.num_examples[static_cast<int>(split)];
+    if (!count) continue;
+    std::string value;
+    std::vector<uint64_t> ids;
+    OIV4KV_RETURN_IF_ERROR(FromRocks(rep.db.db->Get(rocksdb::ReadOptions(),
+                                                    rep.db.family(Family::kMeta), IndexKey(split),
+                                                    &value),
+                                     rep.path + ": " + IndexKey(split)));
+    OIV4KV_RETURN_IF_ERROR(DecodeIndex(value, &ids).WithContext(rep.path + ": " + IndexKey(split)));
+    std::function<void(uint64_t)> each;
+    if (progress) each = [&](uint64_t done) { progress(split, done, ids.size()); };
+    OIV4KV_RETURN_IF_ERROR(rep.PutLabelIndex(&wb, split, ids, each));
+  }
+  return rep.WriteManifest(&wb);
+}
+
+Status WriteLabelIndex(Writer& writer, const LabelIndexProgressFn& progress) {
+  return WriterAccess::WriteLabelIndex(writer, progress);
 }
 
 Status WriterAccess::CommitConfig(Writer& writer, Config config, const ConfigCommit& commit) {

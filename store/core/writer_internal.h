@@ -23,6 +23,15 @@ struct ConfigCommit {
 // Writer::CommitConfig, recording `commit` in the config's manifest entry.
 Status CommitConfig(Writer& writer, Config config, const ConfigCommit& commit);
 
+// Builds the label index (store/core/label_index.h) of every split of a
+// committed store from its records and writes it, replacing any there:
+// `oiv4-kv index STORE`, for a store converted before the index existed
+// (CommitAnnotations writes it for the others). `progress(split, done,
+// total)` is called as records are read, when set. InvalidArgument for a
+// store whose annotations are not committed.
+using LabelIndexProgressFn = std::function<void(Split, uint64_t done, uint64_t total)>;
+Status WriteLabelIndex(Writer& writer, const LabelIndexProgressFn& progress);
+
 // Records conversion progress under `key`, atomically with the data of
 // `batch` (see GetProgress). InvalidArgument, with the batch unchanged, for
 // an empty key.

@@ -7,6 +7,7 @@
 //   ReadManifest, ReadVocabularies            meta.cc
 //   CheckAnnotations                          annotations.cc
 //   CheckIndexes                              indexes.cc
+//   CheckLabelIndex                           label_index.cc
 //   CheckImages for each config               images.cc (with DeepDecoder,
 //                                             deep.cc, when `deep`)
 //
@@ -143,6 +144,13 @@ AnnotationKeys CheckAnnotations(Check* check, const Vocabularies& vocab);
 // Each split's example count in the manifest and its index in the meta
 // family against the annotation keys, exactly.
 void CheckIndexes(Check* check, const Manifest& manifest, const AnnotationKeys& keys);
+
+// ---- Label index (label_index.cc)
+
+// Each split's label index against one rebuilt from its records; a missing
+// index is a note (`oiv4-kv index` builds it).
+void CheckLabelIndex(Check* check, const Manifest& manifest, const AnnotationKeys& keys,
+                     const Vocabularies& vocab);
 
 // ---- Images (images.cc, deep.cc)
 

@@ -134,6 +134,7 @@ void RunPhases(Check* check) {
   const Vocabularies vocab = ReadVocabularies(check);
   const AnnotationKeys keys = CheckAnnotations(check, vocab);
   CheckIndexes(check, manifest, keys);
+  CheckLabelIndex(check, manifest, keys, vocab);
   std::unique_ptr<DeepDecoder> deep;
   if (check->options.deep) deep = std::make_unique<DeepDecoder>(check, check->options.threads);
   for (Config c : kAllConfigs) CheckImages(check, c, manifest, keys, deep.get());

@@ -41,6 +41,9 @@
 
 namespace oiv4kv {
 
+struct Query;
+class LabelPostings;
+
 // The order in which Store::DefaultConfig looks for a complete config: the
 // smaller resized images first, `original` (the largest) last.
 inline constexpr std::array<Config, kNumConfigs> kDefaultConfigOrder = {
@@ -91,6 +94,18 @@ class OIV4KV_EXPORT Store {
   void MultiImageAt(Config config, Split split, std::span<const uint64_t> indices,
                     std::vector<ImageView>* out, std::vector<Status>* statuses) const;
 
+  // The indices in `split` (ascending) of the examples that meet `query`
+  // (oiv4kv/query.h, which ParseQuery builds from text), computed on the
+  // store's label index. NotSupported, saying to run `oiv4-kv index STORE`,
+  // for a store converted before the index existed; InvalidArgument for a
+  // query whose label is outside its vocabulary or whose threshold is not in
+  // (0, 1]; Corruption if the index is damaged.
+  Status Select(Split split, const Query& query, std::vector<uint64_t>* indices) const;
+  // Whether every split of the store has its label index (`oiv4-kv index`).
+  bool HasLabelIndex() const;
+  // The label index's bytes (its encoded values, every split); 0 without one.
+  uint64_t LabelIndexBytes() const;
+
   // Examples in `split` (0 for a split the store does not hold).
   uint64_t NumExamples(Split split) const;
   // The split's image ids, ascending: ImageIds(s)[i] is example i's id.
@@ -121,6 +136,8 @@ class OIV4KV_EXPORT Store {
   struct Rep;
   // store/core/store.cc: the internal opens (format/store_internal.h) build a Store through it.
   friend struct StoreAccess;
+  // store/core/query.cc: Select's evaluation reads the label index.
+  friend class QueryEvaluator;
   Store(std::string path, std::unique_ptr<Rep> rep);
 
   Status CheckIndex(Split split, uint64_t index) const;
@@ -130,6 +147,9 @@ class OIV4KV_EXPORT Store {
   void ViewsFromIndex(Split split, std::span<const uint64_t> positions,
                       std::vector<ExampleView>* out, std::vector<Status>* statuses) const;
   Status CheckConfig(Config config) const;
+  // The label index list `list` (store/core/label_index.h) of `split`, read
+  // once and pinned; NotSupported if the store has none.
+  Status LabelIndex(Split split, int list, const LabelPostings** out) const;
 
   std::string path_;
   std::unique_ptr<Rep> rep_;
