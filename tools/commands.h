@@ -15,5 +15,6 @@ void AddSynthCommand(CLI::App* app, int* exit_code);
 void AddGetCommand(CLI::App* app, int* exit_code);
 void AddVerifyCommand(CLI::App* app, int* exit_code);
 void AddBenchCommand(CLI::App* app, int* exit_code);
+void AddSampleReportCommand(CLI::App* app, int* exit_code);  // issue 15 (sampling)
 
 }  // namespace oiv4kv::tools

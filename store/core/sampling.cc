@@ -62,23 +62,6 @@ std::string Dashes(std::string_view name) {
   return s;
 }
 
-std::string JsonString(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
 }  // namespace
 
 std::string_view SamplingMethodName(SamplingMethod method) {
@@ -330,8 +313,7 @@ SamplingReport Sampler::Report() const {
   return r;
 }
 
-std::string FormatSamplingReport(const Store& store, const SamplingReport& report, size_t top,
-                                 bool json) {
+std::string FormatSamplingReport(const Store& store, const SamplingReport& report, size_t top) {
   const Vocabulary& vocab = store.vocabulary(
       report.classes == SamplingClasses::kBoxes ? VocabKind::kBoxable : VocabKind::kAll);
   auto name = [&](uint32_t c) -> std::string {
@@ -342,7 +324,6 @@ std::string FormatSamplingReport(const Store& store, const SamplingReport& repor
   };
   const size_t shown =
       top == 0 ? report.per_class.size() : std::min(top, report.per_class.size());
-  const double before_len = static_cast<double>(report.num_images);
   // The imbalance: the most over the least frequent class, before and after.
   double min_b = 0, max_b = 0, min_a = 0, max_a = 0;
   for (size_t k = 0; k < report.per_class.size(); ++k) {
@@ -355,37 +336,6 @@ std::string FormatSamplingReport(const Store& store, const SamplingReport& repor
   }
   char buf[512];
   std::string out;
-  if (json) {
-    std::snprintf(buf, sizeof(buf),
-                  "{\"method\": \"%s\", \"classes\": \"%s\", \"threshold\": %.9g, "
-                  "\"images\": %llu, \"images_with_classes\": %llu, "
-                  "\"epoch_length_before\": %llu, \"epoch_length_after\": %.6f, "
-                  "\"num_classes\": %zu, \"imbalance_before\": %.6f, "
-                  "\"imbalance_after\": %.6f, \"per_class\": [",
-                  std::string(SamplingMethodName(report.method)).c_str(),
-                  std::string(SamplingClassesName(report.classes)).c_str(), report.threshold,
-                  static_cast<unsigned long long>(report.num_images),
-                  static_cast<unsigned long long>(report.images_with_classes),
-                  static_cast<unsigned long long>(report.num_images),
-                  report.expected_epoch_length, report.per_class.size(),
-                  min_b > 0 ? max_b / min_b : 0.0, min_a > 0 ? max_a / min_a : 0.0);
-    out = buf;
-    for (size_t k = 0; k < shown; ++k) {
-      const ClassFrequency& f = report.per_class[k];
-      std::snprintf(buf, sizeof(buf),
-                    "%s{\"label\": %u, \"mid\": %s, \"name\": %s, \"images_before\": %llu, "
-                    "\"share_before\": %.9g, \"expected_after\": %.6f, \"share_after\": %.9g}",
-                    k == 0 ? "" : ", ", f.label, JsonString(mid(f.label)).c_str(),
-                    JsonString(name(f.label)).c_str(),
-                    static_cast<unsigned long long>(f.images),
-                    before_len > 0 ? static_cast<double>(f.images) / before_len : 0.0,
-                    f.expected,
-                    report.expected_epoch_length > 0 ? f.expected / report.expected_epoch_length
-                                                     : 0.0);
-      out += buf;
-    }
-    return out + "]}\n";
-  }
   std::snprintf(buf, sizeof(buf),
                 "method %s, classes %s%s: %llu images (%llu with classes), %zu classes\n"
                 "epoch length: %llu before, %.1f after (expected)\n"

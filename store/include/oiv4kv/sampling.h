@@ -152,10 +152,12 @@ class OIV4KV_EXPORT Sampler {
   std::string name_;
 };
 
-// The report as text (one line per class, the `top` most frequent; 0: all)
-// or JSON, naming classes by display name and MID from the store's
-// vocabulary (`oiv4-kv sample-report`).
+// The report as text: totals (images, epoch length before and after, the
+// most over the least frequent class's images per epoch before and after),
+// then one line per class (label, MID, display name from the store's
+// vocabulary, images per epoch before, expected after, their ratio), the
+// `top` most frequent (0: all). `oiv4-kv sample-report` prints it.
 OIV4KV_EXPORT std::string FormatSamplingReport(const Store& store, const SamplingReport& report,
-                                               size_t top, bool json);
+                                               size_t top);
 
 }  // namespace oiv4kv
