@@ -18,5 +18,6 @@ void AddBenchCommand(CLI::App* app, int* exit_code);
 // query.cc: `query` and `index` (issue 15).
 void AddQueryCommand(CLI::App* app, int* exit_code);
 void AddIndexCommand(CLI::App* app, int* exit_code);
+void AddSampleReportCommand(CLI::App* app, int* exit_code);  // issue 15 (sampling)
 
 }  // namespace oiv4kv::tools

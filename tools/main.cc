@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   oiv4kv::tools::AddBenchCommand(&app, &exit_code);
   oiv4kv::tools::AddQueryCommand(&app, &exit_code);
   oiv4kv::tools::AddIndexCommand(&app, &exit_code);
+  oiv4kv::tools::AddSampleReportCommand(&app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -358,7 +358,7 @@ Status Loader::Resume(const Store* store, Split split, const LoaderOptions& opti
     start = f.batches;
   }
   impl->epoch = impl->scan->position().epoch;
-  const uint64_t n = store->NumExamples(split);
+  const uint64_t n = impl->scan->epoch_size();  // the split's, a subset's or a sampler's
   const uint64_t shards = impl->options.scan.num_shards, b = impl->options.scan.batch_size;
   impl->num_batches = options.remainder == Remainder::kDrop ? (n / shards) / b
                                                             : ((n + shards - 1) / shards + b - 1) / b;

@@ -10,6 +10,7 @@
 #include <thread>
 #include <utility>
 
+#include "oiv4kv/sampling.h"
 #include "oiv4kv/store.h"
 #include "store/core/splitmix.h"
 
@@ -102,6 +103,45 @@ Status CheckOptions(const Store* store, const ScanOptions& o) {
   return Status::InvalidArgument("scan: unknown order");
 }
 
+Status CheckPopulation(const Store* store, Split split, const ScanOptions& o) {
+  const uint64_t n = store->NumExamples(split);
+  if (o.subset != nullptr && o.sampler != nullptr) {
+    return Status::InvalidArgument(
+        "scan: both a subset and a sampler: build the sampler on the subset instead");
+  }
+  if (o.subset != nullptr) {
+    const std::vector<uint64_t>& v = *o.subset;
+    for (size_t j = 0; j < v.size(); ++j) {
+      if (v[j] >= n) {
+        return Status::InvalidArgument("scan: subset index " + std::to_string(v[j]) +
+                                       " (entry " + std::to_string(j) +
+                                       ") is past the end of " + std::string(SplitName(split)) +
+                                       " (" + std::to_string(n) + " examples)");
+      }
+      if (j > 0 && v[j] <= v[j - 1]) {
+        return Status::InvalidArgument(
+            "scan: the subset is not strictly ascending: entry " + std::to_string(j) + " (" +
+            std::to_string(v[j]) + ") after " + std::to_string(v[j - 1]));
+      }
+    }
+  }
+  if (o.sampler != nullptr) {
+    if (o.sampler->split() != split) {
+      return Status::InvalidArgument("scan: the sampler was built on " +
+                                     std::string(SplitName(o.sampler->split())) +
+                                     ", not on " + std::string(SplitName(split)));
+    }
+    const std::vector<uint64_t>& v = o.sampler->indices();
+    if (!v.empty() && v.back() >= n) {
+      return Status::InvalidArgument("scan: the sampler's population reaches index " +
+                                     std::to_string(v.back()) + ", past the end of " +
+                                     std::string(SplitName(split)) + " (" + std::to_string(n) +
+                                     " examples): another store?");
+    }
+  }
+  return Status::OK();
+}
+
 bool ParseDecimal(std::string_view text, uint64_t* out) {
   if (text.empty()) return false;
   const char* end = text.data() + text.size();
@@ -134,6 +174,19 @@ bool SplitFields(std::string_view text,
   return true;
 }
 
+std::string Hex16(uint64_t v) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i, v >>= 4) out[i] = kDigits[v & 15];
+  return out;
+}
+
+bool ParseHex16(std::string_view text, uint64_t* out) {
+  if (text.size() != 16) return false;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), *out, 16);
+  return ec == std::errc() && ptr == text.data() + text.size();
+}
+
 // The first field of identity where `state` and `want` differ, as
 // "name=<state's> in the state, name=<want's> here"; empty if none.
 std::string FirstDifference(const ScanIdentity& state, const ScanIdentity& want) {
@@ -164,6 +217,19 @@ std::string FirstDifference(const ScanIdentity& state, const ScanIdentity& want)
   }
   if (state.shard_index != want.shard_index) {
     return differ("shard_index", to_string(state.shard_index), to_string(want.shard_index));
+  }
+  auto subset = [](const ScanIdentity& s) {
+    return s.subset_size == 0 && s.subset_fingerprint == 0
+               ? std::string("none (the whole split)")
+               : to_string(s.subset_size) + " examples, fingerprint " + Hex16(s.subset_fingerprint);
+  };
+  if (state.subset_size != want.subset_size ||
+      state.subset_fingerprint != want.subset_fingerprint) {
+    return differ("the subset", subset(state), subset(want));
+  }
+  if (state.sampler != want.sampler) {
+    return differ("the sampler", state.sampler.empty() ? std::string("none") : state.sampler,
+                  want.sampler.empty() ? std::string("none") : want.sampler);
   }
   return "";
 }
@@ -205,6 +271,10 @@ std::string ScanPosition::Serialize() const {
            ",block_size=" + std::to_string(s.block_size) +
            ",window=" + std::to_string(s.window) + ",shard=" + std::to_string(s.shard_index) +
            "/" + std::to_string(s.num_shards) + ",";
+    if (s.subset_size != 0 || s.subset_fingerprint != 0) {
+      out += "subset=" + std::to_string(s.subset_size) + ":" + Hex16(s.subset_fingerprint) + ",";
+    }
+    if (!s.sampler.empty()) out += "sampler=" + s.sampler + ",";
   }
   return out + "epoch=" + std::to_string(epoch) + ",offset=" + std::to_string(offset);
 }
@@ -248,6 +318,19 @@ Status ScanPosition::Parse(std::string_view text, ScanPosition* out) {
     if (slash == std::string_view::npos || !ParseU32(v->substr(0, slash), &s.shard_index) ||
         !ParseU32(v->substr(slash + 1), &s.num_shards)) {
       return bad;
+    }
+    if (i < fields.size() && fields[i].first == "subset") {
+      v = next("subset");
+      const size_t colon = v->find(':');
+      if (colon == std::string_view::npos || !ParseDecimal(v->substr(0, colon), &s.subset_size) ||
+          !ParseHex16(v->substr(colon + 1), &s.subset_fingerprint)) {
+        return bad;
+      }
+    }
+    if (i < fields.size() && fields[i].first == "sampler") {
+      v = next("sampler");
+      if (v->empty()) return bad;
+      s.sampler = std::string(*v);
     }
     p.scan = s;
   }
@@ -345,18 +428,44 @@ class Scan::ReadAhead {
 };
 
 Scan::Scan(const Store* store, Split split, const ScanOptions& options, uint64_t num_examples,
-           std::vector<uint64_t> indices)
+           uint64_t epoch_size, std::vector<uint64_t> indices)
     : store_(store),
       split_(split),
       options_(options),
       epoch_(options.epoch),
       num_examples_(num_examples),
-      indices_(std::move(indices)) {}
+      epoch_size_(epoch_size),
+      indices_(std::move(indices)) {
+  if (options_.subset != nullptr) subset_fingerprint_ = SubsetFingerprint(*options_.subset);
+}
 
 ScanIdentity Scan::identity() const {
-  return {split_,           num_examples_,  options_.order,
-          options_.seed,    options_.block_size, options_.window,
-          options_.shard_index, options_.num_shards};
+  ScanIdentity id;
+  id.split = split_;
+  id.num_examples = num_examples_;
+  id.order = options_.order;
+  id.seed = options_.seed;
+  id.block_size = options_.block_size;
+  id.window = options_.window;
+  id.shard_index = options_.shard_index;
+  id.num_shards = options_.num_shards;
+  if (options_.subset != nullptr) {
+    id.subset_size = options_.subset->size();
+    id.subset_fingerprint = subset_fingerprint_;
+  }
+  if (options_.sampler != nullptr) id.sampler = options_.sampler->Name();
+  return id;
+}
+
+uint64_t SubsetFingerprint(std::span<const uint64_t> indices) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (uint64_t v : indices) {
+    for (int b = 0; b < 8; ++b) {
+      h ^= (v >> (8 * b)) & 0xff;
+      h *= 0x100000001b3ULL;
+    }
+  }
+  return Mix64(h ^ indices.size());
 }
 
 Scan::~Scan() = default;
@@ -364,14 +473,36 @@ Scan::~Scan() = default;
 Status Scan::Open(const Store* store, Split split, const ScanOptions& options,
                   std::unique_ptr<Scan>* out) {
   OIV4KV_RETURN_IF_ERROR(CheckOptions(store, options));
-  const uint64_t n = store->NumExamples(split);
-  std::vector<uint64_t> order = EpochOrder(n, options);
+  OIV4KV_RETURN_IF_ERROR(CheckPopulation(store, split, options));
+  const uint64_t split_size = store->NumExamples(split);
+  // The epoch's population: the split (positions are indices), a subset or
+  // the sampler's multiset (positions stand for its entries).
+  std::vector<uint64_t> population;
+  const std::vector<uint64_t>* base = nullptr;
+  if (options.subset != nullptr) {
+    base = options.subset.get();
+  } else if (options.sampler != nullptr) {
+    population = options.sampler->Epoch(options.seed, options.epoch);
+    base = &population;
+  }
+  const uint64_t population_size = base != nullptr ? base->size() : split_size;
+  std::vector<uint64_t> order = EpochOrder(population_size, options);
+  if (base != nullptr) {
+    for (uint64_t& p : order) p = (*base)[p];
+  }
+  if (options.sampler != nullptr && !order.empty()) {
+    // Equal shares: the first entries again, up to a multiple of the shards.
+    const uint64_t extra = (options.num_shards - order.size() % options.num_shards) %
+                           options.num_shards;
+    for (uint64_t j = 0; j < extra; ++j) order.push_back(order[j % population_size]);
+  }
+  const uint64_t n = order.size();
   // Shard k of S: the first n % S shards hold n / S + 1, the rest n / S.
   const uint64_t s = options.num_shards, k = options.shard_index;
   const uint64_t begin = k * (n / s) + std::min(k, n % s);
   const uint64_t len = n / s + (k < n % s ? 1 : 0);
   std::vector<uint64_t> mine(order.begin() + begin, order.begin() + begin + len);
-  out->reset(new Scan(store, split, options, n, std::move(mine)));
+  out->reset(new Scan(store, split, options, split_size, n, std::move(mine)));
   return Status::OK();
 }
 

@@ -75,8 +75,10 @@ OIV4KV_EXPORT std::vector<std::string> RemainderNames();
 
 struct LoaderOptions {
   // The split's order, seed, epoch, shard (shard_index of num_shards),
-  // block_size, window, batch_size and image config (Scan's meaning);
-  // prefetch_batches and with_images are not used.
+  // block_size, window, batch_size, image config, subset and sampler
+  // (Scan's meaning; n below is Scan::epoch_size(): the split's, the
+  // subset's or the sampler's epoch length); prefetch_batches and
+  // with_images are not used.
   ScanOptions scan;
   TransformOptions transform;
   ImageOutputOptions output;

@@ -31,6 +31,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,6 +44,7 @@
 namespace oiv4kv {
 
 class Store;
+class Sampler;  // oiv4kv/sampling.h
 
 enum class ScanOrder {
   kSequential,     // 0, 1, ..., n-1 (key order)
@@ -101,7 +103,34 @@ struct ScanOptions {
   bool with_images = false;
   // Default: Config::k300k.
   Config config = Config::k300k;
+
+  // A subset of the split: split indices, strictly ascending (e.g. what
+  // Store::Select returns). The epoch is then a permutation of the subset
+  // instead of the split, with the same orders and guarantees: `order`
+  // permutes positions 0..m-1 of the subset (blocks are runs of `block_size`
+  // consecutive subset entries) and each position stands for subset[pos];
+  // shards are contiguous slices of that sequence. A position records the
+  // subset's size and fingerprint (SubsetFingerprint), so a position of one
+  // subset is refused by a scan of another subset or of the whole split.
+  // Shared: the Scan keeps a reference. InvalidArgument if not strictly
+  // ascending or an index is >= the split's size. Default: null (the split).
+  std::shared_ptr<const std::vector<uint64_t>> subset;
+
+  // Class-balanced sampling (oiv4kv/sampling.h): the epoch is the sampler's
+  // multiset of split indices for (seed, epoch), repeats included,
+  // permuted by `order` as a subset is (a sampler's sequence is ascending,
+  // so block_shuffled keeps its read locality), then extended by its own
+  // first (num_shards - len % num_shards) % num_shards entries so that
+  // every shard holds the same number of examples. The sampler must have
+  // been built on this split; a position records its fingerprint. Not
+  // together with `subset` (build the sampler on the subset instead).
+  // Default: null.
+  std::shared_ptr<const Sampler> sampler;
 };
+
+// A 64-bit fingerprint of a subset's indices (FNV-1a over their
+// little-endian bytes, then Mix64): what a ScanPosition records of it.
+OIV4KV_EXPORT uint64_t SubsetFingerprint(std::span<const uint64_t> indices);
 
 // Which scan a position belongs to: everything that decides the sequence of
 // examples a shard's epoch holds, except the epoch itself.
@@ -114,6 +143,12 @@ struct ScanIdentity {
   uint32_t window = 0;
   uint32_t shard_index = 0;
   uint32_t num_shards = 0;
+  // A subset's size and fingerprint (ScanOptions::subset); both 0 without.
+  uint64_t subset_size = 0;
+  uint64_t subset_fingerprint = 0;
+  // The sampler's Sampler::Name() (e.g. "repeat_factor:1f0c...") ; empty
+  // without one.
+  std::string sampler;
 
   bool operator==(const ScanIdentity&) const = default;
 };
@@ -130,7 +165,9 @@ struct OIV4KV_EXPORT ScanPosition {
   // Version 2, self-describing, fields in this order:
   //   "scan2:split=train,examples=894,order=shuffled,seed=1,block_size=256,
   //    window=16,shard=0/2,epoch=3,offset=128"
-  // (one line; without `scan` only "scan2:epoch=3,offset=128").
+  // (one line; without `scan` only "scan2:epoch=3,offset=128"). A scan of a
+  // subset adds ",subset=<size>:<16 hex digits>" after the shard, one with a
+  // sampler ",sampler=<its Name()>"; positions without them read as before.
   std::string Serialize() const;
   // Parses Serialize's output into *out; InvalidArgument on anything else,
   // including version-1 states ("scan1:<epoch>:<offset>", which do not say
@@ -177,6 +214,9 @@ class OIV4KV_EXPORT Scan {
   ScanIdentity identity() const;
   // Examples in this shard's epoch.
   uint64_t size() const { return indices_.size(); }
+  // Examples in the epoch over all shards: the split's size, the subset's,
+  // or the sampler's epoch length (padded to a multiple of num_shards).
+  uint64_t epoch_size() const { return epoch_size_; }
   // The example indices (positions in the split, as Store::At takes) of this
   // shard's epoch, in scan order. Valid as long as the Scan.
   const std::vector<uint64_t>& indices() const { return indices_; }
@@ -186,7 +226,7 @@ class OIV4KV_EXPORT Scan {
   class ReadAhead;  // the prefetch thread and its queue (store/core/scan.cc)
 
   Scan(const Store* store, Split split, const ScanOptions& options, uint64_t num_examples,
-       std::vector<uint64_t> indices);
+       uint64_t epoch_size, std::vector<uint64_t> indices);
   // Reads the batch that starts at `offset` of indices_. Thread-safe.
   Batch ReadBatch(uint64_t offset) const;
 
@@ -196,6 +236,8 @@ class OIV4KV_EXPORT Scan {
   uint64_t epoch_;
   uint64_t offset_ = 0;
   uint64_t num_examples_;  // the split's
+  uint64_t epoch_size_;    // all shards'
+  uint64_t subset_fingerprint_ = 0;
   std::vector<uint64_t> indices_;
   std::unique_ptr<ReadAhead> read_ahead_;  // null until Next needs it
 };
