@@ -15,5 +15,8 @@ void AddSynthCommand(CLI::App* app, int* exit_code);
 void AddGetCommand(CLI::App* app, int* exit_code);
 void AddVerifyCommand(CLI::App* app, int* exit_code);
 void AddBenchCommand(CLI::App* app, int* exit_code);
+// issue 15: dataset statistics and pictures of examples (tools/stats.cc, tools/show.cc).
+void AddStatsCommand(CLI::App* app, int* exit_code);
+void AddShowCommand(CLI::App* app, int* exit_code);
 
 }  // namespace oiv4kv::tools

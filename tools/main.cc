@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   oiv4kv::tools::AddSynthCommand(&app, &exit_code);
   oiv4kv::tools::AddVerifyCommand(&app, &exit_code);
   oiv4kv::tools::AddBenchCommand(&app, &exit_code);
+  oiv4kv::tools::AddStatsCommand(&app, &exit_code);
+  oiv4kv::tools::AddShowCommand(&app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
