@@ -19,6 +19,7 @@ packages=(
   liblmdb-dev               # the LMDB baseline in benchmarks
   time                      # /usr/bin/time: peak RSS of conversions in the demo
   python3-matplotlib        # bench/report's chart (Debian's /usr/bin/python3)
+  libcairo2-dev python3-pandas  # oiv4-kv show (Cairo); Python to_pandas (issue 15)
   python3-dev pybind11-dev python3-numpy    # the Python module (python/)
   python3-pip python3-setuptools python3-wheel python3-venv  # pip install --no-build-isolation . (setup.py)
   python3-pytest            # its tests (tests/python)

@@ -19,5 +19,8 @@ void AddBenchCommand(CLI::App* app, int* exit_code);
 void AddQueryCommand(CLI::App* app, int* exit_code);
 void AddIndexCommand(CLI::App* app, int* exit_code);
 void AddSampleReportCommand(CLI::App* app, int* exit_code);  // issue 15 (sampling)
+// issue 15: dataset statistics and pictures of examples (tools/stats.cc, tools/show.cc).
+void AddStatsCommand(CLI::App* app, int* exit_code);
+void AddShowCommand(CLI::App* app, int* exit_code);
 
 }  // namespace oiv4kv::tools

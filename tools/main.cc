@@ -22,6 +22,8 @@ int main(int argc, char** argv) {
   oiv4kv::tools::AddQueryCommand(&app, &exit_code);
   oiv4kv::tools::AddIndexCommand(&app, &exit_code);
   oiv4kv::tools::AddSampleReportCommand(&app, &exit_code);
+  oiv4kv::tools::AddStatsCommand(&app, &exit_code);
+  oiv4kv::tools::AddShowCommand(&app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
