@@ -20,6 +20,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
+std::string JoinConfigs(const std::vector<Config>& configs) {
+  std::string out;
+  for (Config c : configs) out += (out.empty() ? "" : ",") + std::string(ConfigName(c));
+  return out;
+}
+
 // The driver: checks the request against the store and the download, then
 // runs the annotation pass (staging), the image pass, the examples, and
 // commits the config with its report.
@@ -27,9 +33,11 @@ class Conversion {
  public:
   Conversion(const ConvertRequest& r, ProgressMeter* meter, ConvertSummary* summary)
       : r_(r), meter_(meter), summary_(summary),
-        threads_(r.threads > 0 ? r.threads : std::max(1u, std::thread::hardware_concurrency())) {}
+        threads_(r.threads > 0 ? r.threads : std::max(1u, std::thread::hardware_concurrency())),
+        configs_(RequestedConfigs(r)) {}
 
   Status Run() {
+    for (Config c : configs_) summary_->configs.push_back(ConfigSummary{c, {}, {}, false});
     OIV4KV_RETURN_IF_ERROR(CheckFreeSpace(r_.store, r_.min_free_bytes));
     OIV4KV_RETURN_IF_ERROR(Writer::Open(r_.store, WriterOptions(), &writer_));
     const Manifest& m = writer_->manifest();
@@ -37,24 +45,42 @@ class Conversion {
     const std::string staging_path = (fs::path(r_.store) / "convert-staging").string();
     if (r_.restart) OIV4KV_RETURN_IF_ERROR(Restart(m, staging_path));
     OIV4KV_RETURN_IF_ERROR(CheckAgainstStore(m));
-    if (const ConfigManifest* c = m.FindConfig(r_.config); c != nullptr && c->complete) {
+    // A complete config is skipped; the others are converted in one pass.
+    for (ConfigSummary& cs : summary_->configs) {
+      if (const ConfigManifest* c = m.FindConfig(cs.config); c != nullptr && c->complete) {
+        cs.already_complete = true;
+        cs.report = c->report;
+      } else {
+        pending_.push_back(cs.config);
+      }
+    }
+    if (pending_.empty()) {
       summary_->already_complete = true;
-      summary_->report = c->report;
+      summary_->report = summary_->configs.front().report;
       return Status::OK();
     }
     OIV4KV_RETURN_IF_ERROR(FindSourceFiles(r_.source, splits_, &files_));
     OIV4KV_RETURN_IF_ERROR(CheckArchives(annotations_done));
     AnnotationPass annotations(r_, files_, splits_, writer_.get(), meter_, summary_);
     if (!annotations_done) OIV4KV_RETURN_IF_ERROR(annotations.Stage(staging_path));
-    OIV4KV_RETURN_IF_ERROR(writer_->BeginConfig(r_.config));
-    ImagePass images(r_, files_, threads_, writer_.get(), meter_);
+    for (Config c : pending_) OIV4KV_RETURN_IF_ERROR(writer_->BeginConfig(c));
+    ImagePass images(r_, pending_, files_, threads_, writer_.get(), meter_);
     for (Split split : splits_) OIV4KV_RETURN_IF_ERROR(images.ConvertArchives(split));
-    for (Split split : splits_) summary_->images[static_cast<int>(split)] = images.images(split);
+    for (ConfigSummary& cs : summary_->configs) {
+      for (Split split : splits_) {
+        cs.images[static_cast<int>(split)] = images.images(cs.config, split);
+      }
+    }
+    summary_->images = summary_->configs.front().images;
     if (!annotations_done) {
-      OIV4KV_RETURN_IF_ERROR(annotations.WriteExamples(r_.config));
+      // Every config stores the same images (CommitConfig checks it).
+      OIV4KV_RETURN_IF_ERROR(annotations.WriteExamples(pending_.front()));
       summary_->annotations_written = true;
     }
-    OIV4KV_RETURN_IF_ERROR(Commit());
+    for (ConfigSummary& cs : summary_->configs) {
+      if (!cs.already_complete) OIV4KV_RETURN_IF_ERROR(Commit(cs.config, &cs.report));
+    }
+    summary_->report = summary_->configs.front().report;
     annotations.Close();
     std::error_code ec;
     fs::remove_all(staging_path, ec);
@@ -62,16 +88,20 @@ class Conversion {
   }
 
  private:
-  // --restart: forgets this config's unfinished conversion.
+  // --restart: forgets the unfinished conversion of the configs asked for.
   Status Restart(const Manifest& m, const std::string& staging_path) {
-    if (const ConfigManifest* c = m.FindConfig(r_.config); c != nullptr && c->complete) {
-      summary_->refused = true;
-      return Status::InvalidArgument(
-          r_.store + ": config " + std::string(ConfigName(r_.config)) +
-          " is complete; --restart discards only an unfinished conversion (convert into a new "
-          "store to convert it again)");
+    std::vector<std::string> prefixes;
+    for (Config config : configs_) {
+      if (const ConfigManifest* c = m.FindConfig(config); c != nullptr && c->complete) {
+        summary_->refused = true;
+        return Status::InvalidArgument(
+            r_.store + ": config " + std::string(ConfigName(config)) +
+            " is complete; --restart discards only an unfinished conversion (convert into a new "
+            "store to convert it again" +
+            (configs_.size() > 1 ? ", or leave it out of --config" : "") + ")");
+      }
+      for (std::string& p : ConfigRunPrefixes(config)) prefixes.push_back(std::move(p));
     }
-    std::vector<std::string> prefixes = ConfigRunPrefixes(r_.config);
     if (!m.annotations_complete) {
       // Nothing of the download is committed yet: forget all of it.
       prefixes.push_back(std::string(kInputPrefix));
@@ -80,7 +110,7 @@ class Conversion {
       fs::remove_all(staging_path, ec);
       if (ec) return Status::IOError(staging_path + ": cannot be removed: " + ec.message());
     }
-    OIV4KV_RETURN_IF_ERROR(writer_->DiscardUnfinished(r_.config));
+    for (Config c : configs_) OIV4KV_RETURN_IF_ERROR(writer_->DiscardUnfinished(c));
     for (const std::string& p : prefixes) OIV4KV_RETURN_IF_ERROR(ClearProgress(*writer_, p));
     return Status::OK();
   }
@@ -99,8 +129,10 @@ class Conversion {
         const bool known =
             GetProgress(*writer_, std::string(kInputPrefix) + stem, &recorded).ok() &&
             InputFingerprint::Decode(recorded, &then);
-        const bool started =
-            GetProgress(*writer_, ArchiveProgressKey(r_.config, stem), &progress).ok();
+        bool started = false;
+        for (Config c : pending_) {
+          started = started || GetProgress(*writer_, ArchiveProgressKey(c, stem), &progress).ok();
+        }
         if (known && (started || annotations_done) && !then.SameContent(now)) {
           const std::string change = DescribeChange(then, now);
           summary_->refused = true;
@@ -112,7 +144,7 @@ class Conversion {
           }
           return Status::InvalidArgument(
               archive + " is not the archive this store's examples were converted from (" +
-              change + "): convert config " + std::string(ConfigName(r_.config)) +
+              change + "): convert config " + JoinConfigs(pending_) +
               " from the original download, or convert this download into a new store");
         }
         if (!known || (!started && !annotations_done && !(then == now))) {
@@ -152,15 +184,15 @@ class Conversion {
 
   // Commits the config with the options of this run and the report the
   // progress keys hold, then drops the run's own keys.
-  Status Commit() {
+  Status Commit(Config config, ConversionReport* report) {
     ConfigCommit commit;
     commit.options = {r_.source, threads_,
                       r_.skip_bad_inputs ? ErrorPolicy::kSkip : ErrorPolicy::kFail,
                       r_.max_pixels, r_.label_lists};
-    OIV4KV_RETURN_IF_ERROR(ReadConversionReport(*writer_, r_.config, &commit.report));
-    OIV4KV_RETURN_IF_ERROR(CommitConfig(*writer_, r_.config, commit));
-    summary_->report = commit.report;
-    for (const std::string& p : ConfigRunPrefixes(r_.config)) {
+    OIV4KV_RETURN_IF_ERROR(ReadConversionReport(*writer_, config, &commit.report));
+    OIV4KV_RETURN_IF_ERROR(CommitConfig(*writer_, config, commit));
+    *report = commit.report;
+    for (const std::string& p : ConfigRunPrefixes(config)) {
       OIV4KV_RETURN_IF_ERROR(ClearProgress(*writer_, p));
     }
     return Status::OK();
@@ -170,6 +202,8 @@ class Conversion {
   ProgressMeter* meter_;
   ConvertSummary* summary_;
   uint32_t threads_;
+  const std::vector<Config> configs_;  // asked for
+  std::vector<Config> pending_;        // not complete: converted by this run
   std::vector<Split> splits_;
   SourceFiles files_;
   std::unique_ptr<Writer> writer_;
@@ -212,6 +246,15 @@ std::string ConvertFailureAdvice(const Status& s, const ConvertSummary& summary)
   }
   return "(everything written before this point is kept; fix the input, or pass "
          "--on-error skip, and run the same command again to resume)";
+}
+
+std::vector<Config> RequestedConfigs(const ConvertRequest& request) {
+  std::vector<Config> out;
+  for (Config c : request.configs) {
+    if (std::find(out.begin(), out.end(), c) == out.end()) out.push_back(c);
+  }
+  if (out.empty()) out.push_back(request.config);
+  return out;
 }
 
 Status Convert(const ConvertRequest& request, ProgressMeter* meter, ConvertSummary* summary) {

@@ -1,5 +1,6 @@
 // oiv4-kv convert: the official Open Images V4 download -> a store, for one
-// config per run. Streaming and bounded in memory; images are probed or
+// config per run or several in one pass (each archive read once, each image
+// decoded once). Streaming and bounded in memory; images are probed or
 // transcoded on a thread pool while the next chunk of the archive is read;
 // every batch of images is written atomically with the progress it makes, so
 // a run killed at any moment resumes where it stopped and ends with the same
@@ -22,6 +23,11 @@ struct ConvertRequest {
   std::string source;            // the download, searched recursively
   std::string store;             // created if missing
   Config config = Config::kOriginal;
+  // Several configs in one pass (`convert --config 300k,200k,original`):
+  // each archive is read once and each image decoded once for all of them;
+  // they are committed in this order, as separate runs in this order would
+  // be (the same store). Empty: {config}. A complete one is skipped.
+  std::vector<Config> configs;
   std::vector<Split> splits = {Split::kTrain, Split::kValidation, Split::kTest};
   uint32_t threads = 0;          // 0: all cores
   // Archives converted at once (each read by its own thread, gzip being
@@ -46,11 +52,21 @@ struct ConvertRequest {
   uint64_t min_free_bytes = 256ull << 20;
 };
 
+// What a run did for one of its configs.
+struct ConfigSummary {
+  Config config = Config::kOriginal;
+  std::array<uint64_t, kNumSplits> images{};  // stored by this run
+  ConversionReport report;
+  bool already_complete = false;  // complete before this run: skipped
+};
+
 struct ConvertSummary {
+  // The first config asked for (the only one of a one-config run).
   std::array<uint64_t, kNumSplits> images{};  // stored in this run's config
   ConversionReport report;
   bool annotations_written = false;  // false when an earlier run had done it
-  bool already_complete = false;     // the config was complete: nothing done
+  bool already_complete = false;     // every config was complete: nothing done
+  std::vector<ConfigSummary> configs;  // every config asked for, in order
   bool refused = false;  // failed before writing anything; the message says what to do
   // The error is one --on-error skip does not leave out (skip was given, or
   // a class list or a CSV that cannot be read on stopped the run).
@@ -58,6 +74,9 @@ struct ConvertSummary {
 };
 
 Status Convert(const ConvertRequest& request, ProgressMeter* meter, ConvertSummary* summary);
+
+// The configs `request` asks for: `configs` without repeats, or {config}.
+std::vector<Config> RequestedConfigs(const ConvertRequest& request);
 
 // Whether `s` says the disk is full (RocksDB's NoSpace, ENOSPC, or the
 // converter's own free-space check).

@@ -78,7 +78,7 @@ Chunk ReadChunk(ArchiveReader* reader, Split split, const std::string& stem,
     }
     here[id] = where;
     bytes += m.bytes.size();
-    chunk.items.push_back({where, id, std::move(m.bytes), {}, Status::OK()});
+    chunk.items.push_back({where, id, std::move(m.bytes), {}});
   }
   return chunk;
 }

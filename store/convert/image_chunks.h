@@ -19,13 +19,19 @@
 
 namespace oiv4kv {
 
+// What one config of the pass stores for an image.
+struct ImageOutput {
+  std::vector<uint8_t> bytes;  // transcoded; empty for original (the input is stored)
+  ImageMeta meta;
+  Status status;
+};
+
 // One image of a chunk.
 struct WorkItem {
   std::string where;  // archive:member
   uint64_t id = 0;
-  std::vector<uint8_t> bytes;  // input, then output
-  ImageMeta meta;
-  Status status;
+  std::vector<uint8_t> bytes;  // as read from the archive
+  std::vector<ImageOutput> outputs;  // one per config of the pass, in its order
 };
 
 struct Chunk {

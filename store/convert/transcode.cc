@@ -128,6 +128,21 @@ void CmykToBgrx(uint8_t* p, size_t pixels) {
 }
 
 
+// DCT scaling: the smallest of 1/8, 1/4, 1/2 that keeps 1.5x the target
+// size. Keeping just 1x would leave an area step near 1:1 after the DCT's
+// own low-pass, blurring twice (1300x1000 to 624x480: -1.5 dB); the 1.5x
+// rule costs 0.4 dB at 2048x1536 and saves a fifth of the time.
+unsigned DctDenominator(uint32_t image_width, uint32_t image_height,
+                        uint32_t tw, uint32_t th) {
+  for (unsigned d : {8u, 4u, 2u}) {
+    if ((image_width + d - 1) / d * 2 >= 3 * tw &&
+        (image_height + d - 1) / d * 2 >= 3 * th) {
+      return d;
+    }
+  }
+  return 1;
+}
+
 }  // namespace
 
 void TargetSize(uint32_t width, uint32_t height, uint64_t target_pixels,
@@ -158,6 +173,10 @@ struct Transcoder::Impl {
                  uint32_t height);
   Status Run(std::span<const uint8_t> bytes, const ImageProbe& probe,
              uint32_t tw, uint32_t th, int quality, TranscodeResult* out);
+  Status Decode(std::span<const uint8_t> bytes, const ImageProbe& probe,
+                uint32_t tw, uint32_t th);
+  Status ResizeEncode(const ImageProbe& probe, uint32_t tw, uint32_t th,
+                      int quality, TranscodeResult* out);
   View Scale(const View& src, uint32_t w, uint32_t h, int channels,
              std::vector<uint8_t>* buf, const AxisMap& x, const AxisMap& y);
   View Orient(const View& src, int orientation, int channels,
@@ -194,6 +213,9 @@ struct Transcoder::Impl {
   std::vector<uint8_t> scaled[3], oriented[3], neutral_chroma;
 
   PngSource png_state{};
+  // The last JPEG decode's header size and DCT denominator.
+  uint32_t decoded_width = 0, decoded_height = 0;
+  unsigned decoded_denom = 0;
 };
 
 // Locals here are plain values set before setjmp or not read after a jump;
@@ -236,18 +258,12 @@ bool Transcoder::Impl::DecodeJpeg(const uint8_t* data, size_t size, uint32_t tw,
   const bool planar =
       (dinfo.jpeg_color_space == JCS_YCbCr && dinfo.num_components == 3) ||
       (dinfo.jpeg_color_space == JCS_GRAYSCALE && dinfo.num_components == 1);
-  // DCT scaling: the smallest of 1/8, 1/4, 1/2 that keeps 1.5x the target
-  // size. Keeping just 1x would leave an area step near 1:1 after the DCT's
-  // own low-pass, blurring twice (1300x1000 to 624x480: -1.5 dB); the 1.5x
-  // rule costs 0.4 dB at 2048x1536 and saves a fifth of the time.
-  unsigned denom = 1;
-  for (unsigned d : {8u, 4u, 2u}) {
-    if ((dinfo.image_width + d - 1) / d * 2 >= 3 * tw &&
-        (dinfo.image_height + d - 1) / d * 2 >= 3 * th) {
-      denom = d;
-      break;
-    }
-  }
+  const unsigned denom =
+      DctDenominator(dinfo.image_width, dinfo.image_height, tw, th);
+  // Kept for TranscodeEach: whether another target may reuse these planes.
+  decoded_width = dinfo.image_width;
+  decoded_height = dinfo.image_height;
+  decoded_denom = denom;
   dinfo.scale_num = 1;
   dinfo.scale_denom = denom;
   dinfo.dct_method = JDCT_ISLOW;
@@ -545,6 +561,14 @@ Status Transcoder::Impl::Encode(const View* planes_in, int n, int quality,
 Status Transcoder::Impl::Run(std::span<const uint8_t> bytes,
                              const ImageProbe& probe, uint32_t tw, uint32_t th,
                              int quality, TranscodeResult* out) {
+  OIV4KV_RETURN_IF_ERROR(Decode(bytes, probe, tw, th));
+  return ResizeEncode(probe, tw, th, quality, out);
+}
+
+Status Transcoder::Impl::Decode(std::span<const uint8_t> bytes,
+                                const ImageProbe& probe, uint32_t tw,
+                                uint32_t th) {
+  decoded_denom = 0;
   if (probe.format == ImageFormat::kJpeg) {
     if (!DecodeJpeg(bytes.data(), bytes.size(), tw, th)) {
       const std::string why = jerr.message;
@@ -558,7 +582,14 @@ Status Transcoder::Impl::Run(std::span<const uint8_t> bytes,
                         probe.height)) {
     return Status::Corruption(std::string("PNG: ") + png_state.message);
   }
+  return Status::OK();
+}
 
+// Resizes the decoded image to tw x th, orients it and encodes it; the
+// decoded planes are only read, so several targets can share one decode.
+Status Transcoder::Impl::ResizeEncode(const ImageProbe& probe, uint32_t tw,
+                                      uint32_t th, int quality,
+                                      TranscodeResult* out) {
   const int o = probe.exif_orientation;
   View result[3];
   int n = num_planes;
@@ -592,28 +623,40 @@ Status Transcoder::Impl::Run(std::span<const uint8_t> bytes,
   return Encode(result, n, quality, out);
 }
 
-Transcoder::Transcoder() : impl_(std::make_unique<Impl>()) {}
-Transcoder::~Transcoder() = default;
+namespace {
 
-Status Transcoder::Transcode(std::span<const uint8_t> bytes,
-                             const TranscodeOptions& options,
-                             TranscodeResult* out) {
+// The checks Transcode makes before decoding; tw x th the target size.
+Status CheckOptions(std::span<const uint8_t> bytes,
+                    const TranscodeOptions& options, ImageProbe* probe,
+                    uint32_t* tw, uint32_t* th) {
   if (options.quality < 1 || options.quality > 100) {
     return Status::InvalidArgument("quality must be 1..100, not " +
                                    std::to_string(options.quality));
   }
   if (options.target_pixels == 0)
     return Status::InvalidArgument("target_pixels must be > 0");
-  ImageProbe probe;
-  OIV4KV_RETURN_IF_ERROR(ProbeImage(bytes, options.max_pixels, &probe));
-  uint32_t tw = 0, th = 0;
-  TargetSize(probe.width, probe.height, options.target_pixels, &tw, &th);
-  if (tw == 0 || th == 0) {
+  OIV4KV_RETURN_IF_ERROR(ProbeImage(bytes, options.max_pixels, probe));
+  TargetSize(probe->width, probe->height, options.target_pixels, tw, th);
+  if (*tw == 0 || *th == 0) {
     return Status::InvalidArgument(
-        "resizes " + std::to_string(probe.width) + "x" +
-        std::to_string(probe.height) + " to " + std::to_string(tw) + "x" +
-        std::to_string(th) + " (OpenCV's resize fails)");
+        "resizes " + std::to_string(probe->width) + "x" +
+        std::to_string(probe->height) + " to " + std::to_string(*tw) + "x" +
+        std::to_string(*th) + " (OpenCV's resize fails)");
   }
+  return Status::OK();
+}
+
+}  // namespace
+
+Transcoder::Transcoder() : impl_(std::make_unique<Impl>()) {}
+Transcoder::~Transcoder() = default;
+
+Status Transcoder::Transcode(std::span<const uint8_t> bytes,
+                             const TranscodeOptions& options,
+                             TranscodeResult* out) {
+  ImageProbe probe;
+  uint32_t tw = 0, th = 0;
+  OIV4KV_RETURN_IF_ERROR(CheckOptions(bytes, options, &probe, &tw, &th));
   try {
     return impl_->Run(bytes, probe, tw, th, options.quality, out);
   } catch (const std::bad_alloc&) {
@@ -621,6 +664,45 @@ Status Transcoder::Transcode(std::span<const uint8_t> bytes,
     return Status::IOError("out of memory transcoding a " +
                            std::to_string(probe.width) + "x" +
                            std::to_string(probe.height) + " image");
+  }
+}
+
+void Transcoder::TranscodeEach(std::span<const uint8_t> bytes,
+                               std::span<const TranscodeOptions> options,
+                               std::vector<TranscodeResult>* out,
+                               std::vector<Status>* status) {
+  out->resize(options.size());
+  status->assign(options.size(), Status::OK());
+  // Whether the decoded planes hold `bytes` (and, for a JPEG, at which DCT
+  // denominator), and what that decode returned.
+  bool decoded = false;
+  Status decode_status;
+  for (size_t i = 0; i < options.size(); ++i) {
+    ImageProbe probe;
+    uint32_t tw = 0, th = 0;
+    Status& s = (*status)[i];
+    s = CheckOptions(bytes, options[i], &probe, &tw, &th);
+    if (!s.ok()) continue;
+    try {
+      const bool reuse =
+          decoded && (probe.format != ImageFormat::kJpeg ||
+                      (impl_->decoded_denom != 0 &&
+                       DctDenominator(impl_->decoded_width,
+                                      impl_->decoded_height, tw, th) ==
+                           impl_->decoded_denom));
+      if (!reuse) {
+        decode_status = impl_->Decode(bytes, probe, tw, th);
+        decoded = true;
+      }
+      s = decode_status;
+      if (s.ok()) s = impl_->ResizeEncode(probe, tw, th, options[i].quality, &(*out)[i]);
+    } catch (const std::bad_alloc&) {
+      impl_->AbortJpeg();
+      decoded = false;
+      s = Status::IOError("out of memory transcoding a " +
+                          std::to_string(probe.width) + "x" +
+                          std::to_string(probe.height) + " image");
+    }
   }
 }
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <filesystem>
 #include <chrono>
 #include <functional>
 #include <fstream>
@@ -299,8 +300,9 @@ TEST_F(ConvertTest, FailPolicyStopsAtTheFirstBadInputAndResumeFinishes) {
 
 // Starts `oiv4-kv convert` as its own process (a fork without exec would
 // inherit RocksDB's thread pools without their threads).
-pid_t SpawnConvert(const std::string& source, const std::string& store, Config config) {
-  const std::string config_name(ConfigName(config));
+// `config_name`: one config or a comma list.
+pid_t SpawnConvert(const std::string& source, const std::string& store,
+                   const std::string& config_name) {
   const std::string lists = source + "/tfds_lists";
   std::vector<std::string> args = {OIV4KV_BINARY, "convert", "--source", source, "--store", store,
                                    "--config", config_name, "--on-error", "skip", "--threads", "2",
@@ -316,6 +318,10 @@ pid_t SpawnConvert(const std::string& source, const std::string& store, Config c
     _exit(127);
   }
   return pid;
+}
+
+pid_t SpawnConvert(const std::string& source, const std::string& store, Config config) {
+  return SpawnConvert(source, store, std::string(ConfigName(config)));
 }
 
 TEST_F(ConvertTest, KillNineAtManyPointsThenResumeGivesTheCleanStore) {
@@ -994,6 +1000,201 @@ TEST(ConvertDiskFull, FullTmpfsEndsWithNoSpaceNotAnAbort) {
   EXPECT_NE(std::string::npos, c.out.find("No space left on device: " + mnt + "/store")) << c.out;
   EXPECT_NE(std::string::npos, c.out.find("free space")) << c.out;
   EXPECT_EQ(std::string::npos, c.out.find("--on-error skip")) << c.out;
+}
+
+
+// --- Issue 16 #6: several configs in one pass -------------------------------
+
+// The configs of the one-pass tests, in the order they are asked for; the
+// separate runs convert them in the same order.
+const std::vector<Config> kThreeConfigs = {Config::k300k, Config::k200k, Config::kOriginal};
+
+// `dump` of every split and `export` of every config's validation images:
+// the text and the exported files' bytes, for comparing two stores.
+std::string DumpAndExport(const std::string& store, const std::string& scratch) {
+  std::string all;
+  for (Split split : kAllSplits) {
+    all += RunTool("dump " + store + " --split " + std::string(SplitName(split)));
+  }
+  size_t files = 0;
+  for (Config c : kThreeConfigs) {
+    const std::string out = scratch + "/" + std::string(ConfigName(c));
+    RunTool("export " + store + " --config " + std::string(ConfigName(c)) +
+            " --split validation --out " + out);
+    std::vector<std::string> names;
+    for (const auto& e : std::filesystem::directory_iterator(out)) names.push_back(e.path());
+    std::sort(names.begin(), names.end());
+    for (const std::string& name : names) {
+      std::ifstream f(name, std::ios::binary);
+      all += name.substr(scratch.size()) + "\n" +
+             std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+      ++files;
+    }
+  }
+  EXPECT_GT(files, 3u);
+  return all;
+}
+
+// A store converted by separate runs, one config each, in kThreeConfigs'
+// order (the reference the one-pass runs must equal).
+void ConvertSeparately(const std::string& source, const std::string& store,
+                       ConvertSummary* last) {
+  for (Config c : kThreeConfigs) {
+    SCOPED_TRACE(ConfigName(c));
+    ASSERT_OK(Convert(Request(source, store, c), nullptr, last));
+  }
+}
+
+TEST_F(ConvertTest, OnePassForSeveralConfigsEqualsSeparateRuns) {
+  TempDir separate;
+  std::vector<ConvertSummary> one_by_one;
+  for (Config c : kThreeConfigs) {
+    SCOPED_TRACE(ConfigName(c));
+    one_by_one.emplace_back();
+    ASSERT_OK(Convert(Request(source(), separate.Sub("store"), c), nullptr, &one_by_one.back()));
+  }
+  ConvertRequest r = Request(source(), dir_.Sub("store"), Config::kOriginal);
+  r.configs = kThreeConfigs;
+  ConvertSummary summary;
+  ASSERT_OK(Convert(r, nullptr, &summary));
+  EXPECT_TRUE(summary.annotations_written);
+  ASSERT_EQ(3u, summary.configs.size());
+  size_t reported = 0;
+  for (size_t k = 0; k < 3; ++k) {
+    SCOPED_TRACE(ConfigName(kThreeConfigs[k]));
+    const ConfigSummary& c = summary.configs[k];
+    EXPECT_EQ(kThreeConfigs[k], c.config);
+    EXPECT_FALSE(c.already_complete);
+    EXPECT_EQ(one_by_one[k].images, c.images);
+    EXPECT_EQ(one_by_one[k].report.orphan_annotation_rows, c.report.orphan_annotation_rows);
+    ASSERT_EQ(one_by_one[k].report.problems.size(), c.report.problems.size());
+    for (size_t i = 0; i < c.report.problems.size(); ++i, ++reported) {
+      EXPECT_EQ(one_by_one[k].report.problems[i].where, c.report.problems[i].where);
+      EXPECT_EQ(one_by_one[k].report.problems[i].reason, c.report.problems[i].reason);
+    }
+  }
+  EXPECT_GT(reported, 3u);  // the awkward download has bad inputs in every config
+  EXPECT_EQ(one_by_one[0].images, summary.images);
+  std::unique_ptr<Store> store;
+  ASSERT_OK(Store::Open(dir_.Sub("store"), StoreOptions(), &store));
+  EXPECT_EQ((std::vector<Config>{Config::kOriginal, Config::k300k, Config::k200k}),
+            store->Configs());
+  store.reset();
+  EXPECT_EQ(StoreDigest(separate.Sub("store")), StoreDigest(dir_.Sub("store")));
+  EXPECT_EQ(DumpAndExport(separate.Sub("store"), separate.Sub("out")),
+            DumpAndExport(dir_.Sub("store"), dir_.Sub("out")));
+
+  // The command line: a comma list, in any order of its names.
+  const testing::CommandResult cli = testing::Oiv4kv(
+      "convert --source " + source() + " --store " + dir_.Sub("cli") +
+          " --config 300k,200k,original,300k --on-error skip --threads 2 --label-lists " +
+          source() + "/tfds_lists",
+      /*with_stderr=*/true);
+  ASSERT_EQ(0, cli.exit_code) << cli.out;
+  for (const char* line : {"converted 300k into ", "converted 200k into ",
+                           "converted original into "}) {
+    EXPECT_NE(std::string::npos, cli.out.find(line)) << cli.out;
+  }
+  EXPECT_EQ(StoreDigest(separate.Sub("store")), StoreDigest(dir_.Sub("cli")));
+}
+
+// A config already complete is skipped, saying so, and the others are
+// converted; asking only for complete ones does nothing.
+TEST_F(ConvertTest, OnePassSkipsACompleteConfigWithAMessage) {
+  ConvertSummary summary;
+  ASSERT_OK(Convert(Request(source(), dir_.Sub("store"), Config::k300k), nullptr, &summary));
+  const std::string args = "convert --source " + source() + " --store " + dir_.Sub("store") +
+                           " --on-error skip --threads 2 --label-lists " + source() +
+                           "/tfds_lists --config ";
+  testing::CommandResult r = testing::Oiv4kv(args + "300k,200k,original", true);
+  ASSERT_EQ(0, r.exit_code) << r.out;
+  EXPECT_NE(std::string::npos,
+            r.out.find("config 300k is already complete in " + dir_.Sub("store") + "; skipped"))
+      << r.out;
+  EXPECT_EQ(std::string::npos, r.out.find("converted 300k")) << r.out;
+  EXPECT_NE(std::string::npos, r.out.find("converted 200k into ")) << r.out;
+  EXPECT_NE(std::string::npos, r.out.find("converted original into ")) << r.out;
+  TempDir separate;
+  ConvertSeparately(source(), separate.Sub("store"), &summary);
+  EXPECT_EQ(StoreDigest(separate.Sub("store")), StoreDigest(dir_.Sub("store")));
+  r = testing::Oiv4kv(args + "original,200k", true);
+  ASSERT_EQ(0, r.exit_code) << r.out;
+  EXPECT_NE(std::string::npos, r.out.find("config original is already complete in " +
+                                          dir_.Sub("store") + "; nothing to do"))
+      << r.out;
+  r = testing::Oiv4kv(args + "300k,100k", true);
+  EXPECT_EQ(2, r.exit_code) << r.out;
+  EXPECT_NE(std::string::npos,
+            r.out.find("oiv4-kv convert: unknown config '100k' in --config (original, 300k or 200k)"))
+      << r.out;
+}
+
+// kill -9 during a one-pass conversion of three configs, then the same
+// command again: the store of separate runs. Also a one-config run killed
+// first and then resumed by a one-pass run, whose configs then stand at
+// different points of the archives.
+TEST_F(ConvertTest, OnePassKilledThenResumedGivesTheStoreOfSeparateRuns) {
+  TempDir separate;
+  ConvertSummary summary;
+  ConvertSeparately(source(), separate.Sub("store"), &summary);
+  const uint64_t clean = StoreDigest(separate.Sub("store"));
+  const auto start = std::chrono::steady_clock::now();
+  const pid_t timed = SpawnConvert(source(), dir_.Sub("timed"), "300k,200k,original");
+  ASSERT_GT(timed, 0);
+  int wstatus = 0;
+  ASSERT_EQ(timed, waitpid(timed, &wstatus, 0));
+  ASSERT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0);
+  const auto run_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(clean, StoreDigest(dir_.Sub("timed")));
+
+  ConvertRequest resume = Request(source(), "", Config::kOriginal);
+  resume.configs = kThreeConfigs;
+  resume.chunk_images = 2;
+  resume.archive_readers = 2;
+  int interrupted = 0, points = 0, mixed = 0;
+  for (double at : {0.1, 0.35, 0.6, 0.85}) {
+    SCOPED_TRACE("killed at " + std::to_string(at) + " of a clean run");
+    const std::string path = dir_.Sub("killed" + std::to_string(points++));
+    const pid_t child = SpawnConvert(source(), path, "300k,200k,original");
+    ASSERT_GT(child, 0);
+    usleep(static_cast<useconds_t>(run_us * at));
+    kill(child, SIGKILL);
+    waitpid(child, &wstatus, 0);
+    interrupted += WIFSIGNALED(wstatus) ? 1 : 0;
+    resume.store = path;
+    ASSERT_OK(Convert(resume, nullptr, &summary));
+    EXPECT_EQ(clean, StoreDigest(path));
+  }
+  EXPECT_GE(interrupted, 2) << "too few runs were interrupted to test resuming";
+
+  // 300k alone killed, then the three in one pass.
+  const auto start_300k = std::chrono::steady_clock::now();
+  const pid_t timed_300k = SpawnConvert(source(), dir_.Sub("timed300k"), "300k");
+  ASSERT_EQ(timed_300k, waitpid(timed_300k, &wstatus, 0));
+  const auto run_300k_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                               std::chrono::steady_clock::now() - start_300k).count();
+  for (double at : {0.6, 0.8}) {
+    SCOPED_TRACE("300k alone killed at " + std::to_string(at));
+    const std::string path = dir_.Sub("killed" + std::to_string(points++));
+    const pid_t child = SpawnConvert(source(), path, "300k");
+    ASSERT_GT(child, 0);
+    usleep(static_cast<useconds_t>(run_300k_us * at));
+    kill(child, SIGKILL);
+    waitpid(child, &wstatus, 0);
+    {
+      std::unique_ptr<Writer> writer;
+      ASSERT_OK(Writer::Open(path, WriterOptions(), &writer));
+      ASSERT_OK(ScanProgress(*writer, "archive/300k/", [&](std::string_view, std::string_view) {
+        ++mixed;
+        return true;
+      }));
+    }
+    resume.store = path;
+    ASSERT_OK(Convert(resume, nullptr, &summary));
+    EXPECT_EQ(clean, StoreDigest(path));
+  }
+  EXPECT_GT(mixed, 0) << "no 300k run stopped inside the archives";
 }
 
 }  // namespace

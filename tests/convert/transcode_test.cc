@@ -816,5 +816,64 @@ TEST_F(TranscodeTest, ReuseGivesSameBytes) {
   EXPECT_EQ(first[3], first[5]);
 }
 
+
+// --- Several targets from one decode (issue 16 #6) --------------------------
+
+// TranscodeEach gives, for every option, the bytes and status Transcode
+// gives alone: on odd and even sizes, an image small enough to keep its size
+// for one target, one whose targets pick different DCT scales (2400x1800:
+// 1/2 for 150k, 1/1 for 300k), EXIF orientations, gray, CMYK, PNG, a cut
+// JPEG, and an option Transcode refuses.
+TEST_F(TranscodeTest, TranscodeEachEqualsTranscodeAlone) {
+  std::vector<std::pair<std::string, std::vector<uint8_t>>> inputs;
+  inputs.emplace_back("330x250", Jpeg(small()));
+  inputs.emplace_back("331x251 444", Jpeg(SyntheticImage(331, 251, 5), {90, TJSAMP_444, false}));
+  inputs.emplace_back("1024x768", Jpeg(SyntheticImage(1024, 768, 6)));
+  inputs.emplace_back("2400x1800", Jpeg(SyntheticImage(2400, 1800, 7)));
+  inputs.emplace_back("exif 6", WithApp1(Jpeg(small()), ExifTiffBlock(6, false)));
+  inputs.emplace_back("exif 3 odd", WithApp1(inputs[1].second, ExifTiffBlock(3, true)));
+  inputs.emplace_back("gray", Jpeg(small(), {90, TJSAMP_GRAY, false}));
+  std::vector<uint8_t> cmyk, png;
+  ASSERT_OK(EncodeJpegLibjpeg(small(), JpegColorKind::kCmyk, 92, &cmyk));
+  inputs.emplace_back("cmyk", cmyk);
+  ASSERT_OK(EncodePng(small(), PngKind::kRgb8, &png, ExifTiffBlock(5, false)));
+  inputs.emplace_back("png", png);
+  const std::vector<uint8_t>& whole = inputs[2].second;
+  inputs.emplace_back("cut", std::vector<uint8_t>(whole.begin(), whole.begin() + whole.size() / 2));
+  inputs.emplace_back("not an image", std::vector<uint8_t>(100, 7));
+
+  std::vector<TranscodeOptions> options = {WithTarget(300'000), WithTarget(200'000),
+                                           WithTarget(kSmallTarget), WithTarget(150'000),
+                                           WithTarget(300'000)};
+  options[4].quality = 0;  // refused
+  Transcoder alone;
+  size_t checked = 0, resized_twice = 0;
+  for (const auto& [name, bytes] : inputs) {
+    SCOPED_TRACE(name);
+    std::vector<TranscodeResult> each;
+    std::vector<Status> status;
+    transcoder_.TranscodeEach(bytes, options, &each, &status);
+    ASSERT_EQ(options.size(), each.size());
+    ASSERT_EQ(options.size(), status.size());
+    size_t resized = 0;
+    for (size_t i = 0; i < options.size(); ++i) {
+      SCOPED_TRACE("option " + std::to_string(i));
+      TranscodeResult one;
+      const Status s = alone.Transcode(bytes, options[i], &one);
+      EXPECT_EQ(s.ToString(), status[i].ToString());
+      if (s.ok() && status[i].ok()) {
+        EXPECT_TRUE(one.jpeg == each[i].jpeg) << "the bytes differ";
+        EXPECT_EQ(one.width, each[i].width);
+        EXPECT_EQ(one.height, each[i].height);
+        ++resized;
+      }
+      ++checked;
+    }
+    resized_twice += resized >= 2;
+  }
+  EXPECT_EQ(inputs.size() * options.size(), checked);
+  EXPECT_EQ(inputs.size() - 1, resized_twice);  // all but "not an image"
+}
+
 }  // namespace
 }  // namespace oiv4kv
