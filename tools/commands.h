@@ -15,5 +15,9 @@ void AddSynthCommand(CLI::App* app, int* exit_code);
 void AddGetCommand(CLI::App* app, int* exit_code);
 void AddVerifyCommand(CLI::App* app, int* exit_code);
 void AddBenchCommand(CLI::App* app, int* exit_code);
+// tools/shard.cc: a conversion split into units (issue 16).
+void AddPlanCommand(CLI::App* app, int* exit_code);
+void AddConvertUnitCommand(CLI::App* app, int* exit_code);
+void AddIngestCommand(CLI::App* app, int* exit_code);
 
 }  // namespace oiv4kv::tools

@@ -19,6 +19,9 @@ int main(int argc, char** argv) {
   oiv4kv::tools::AddSynthCommand(&app, &exit_code);
   oiv4kv::tools::AddVerifyCommand(&app, &exit_code);
   oiv4kv::tools::AddBenchCommand(&app, &exit_code);
+  oiv4kv::tools::AddPlanCommand(&app, &exit_code);
+  oiv4kv::tools::AddConvertUnitCommand(&app, &exit_code);
+  oiv4kv::tools::AddIngestCommand(&app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
