@@ -178,6 +178,8 @@ std::string EncodePlan(const Plan& plan) {
 }
 
 Status WritePlan(const Plan& plan, const std::string& path) {
+  std::error_code ec;
+  if (fs::path(path).has_parent_path()) fs::create_directories(fs::path(path).parent_path(), ec);
   return WriteFileAtomically(path, EncodePlan(plan));
 }
 
