@@ -25,6 +25,7 @@ packages=(
   python3-pytest            # its tests (tests/python)
   python3-torch             # oiv4kv.torch and its tests
   python3-torchvision python3-pil python3-lmdb  # bench/dataloader_bench.py's alternatives
+  python3-yaml python3-distributed slurm-wlm munge  # scripts/cluster/ and their tests (issue 16)
 )
 
 sudo=""

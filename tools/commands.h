@@ -22,5 +22,9 @@ void AddSampleReportCommand(CLI::App* app, int* exit_code);  // issue 15 (sampli
 // issue 15: dataset statistics and pictures of examples (tools/stats.cc, tools/show.cc).
 void AddStatsCommand(CLI::App* app, int* exit_code);
 void AddShowCommand(CLI::App* app, int* exit_code);
+// tools/shard.cc: a conversion split into units (issue 16).
+void AddPlanCommand(CLI::App* app, int* exit_code);
+void AddConvertUnitCommand(CLI::App* app, int* exit_code);
+void AddIngestCommand(CLI::App* app, int* exit_code);
 
 }  // namespace oiv4kv::tools

@@ -24,6 +24,9 @@ int main(int argc, char** argv) {
   oiv4kv::tools::AddSampleReportCommand(&app, &exit_code);
   oiv4kv::tools::AddStatsCommand(&app, &exit_code);
   oiv4kv::tools::AddShowCommand(&app, &exit_code);
+  oiv4kv::tools::AddPlanCommand(&app, &exit_code);
+  oiv4kv::tools::AddConvertUnitCommand(&app, &exit_code);
+  oiv4kv::tools::AddIngestCommand(&app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

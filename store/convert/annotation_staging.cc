@@ -109,7 +109,8 @@ template <typename Reader, typename Row>
 Status StageRows(rocksdb::DB* db, Reader* reader, Split split, RowFile file,
                  const std::string& csv, bool skip_bad_rows,
                  std::string (*value_of)(const Row&),
-                 const std::function<void(uint64_t, uint64_t, uint64_t)>& on_rows) {
+                 const std::function<void(uint64_t, uint64_t, uint64_t)>& on_rows,
+                 int digit, bool report_bad_rows) {
   rocksdb::WriteBatch batch;
   uint64_t rows = 0;
   auto flush = [&]() -> Status {
@@ -123,6 +124,12 @@ Status StageRows(rocksdb::DB* db, Reader* reader, Split split, RowFile file,
     Row row;
     bool eof = false;
     const Status s = reader->Next(&row, &eof);
+    if (!s.ok() && !report_bad_rows) {
+      // Another unit of a sharded conversion reports it (SetIdDigitFilter).
+      if (reader->bytes_read() == error_at) return FileEndingError(csv, reader->line(), s);
+      error_at = reader->bytes_read();
+      continue;
+    }
     if (!s.ok()) {
       if (!skip_bad_rows) {
         OIV4KV_RETURN_IF_ERROR(flush());
@@ -145,6 +152,7 @@ Status StageRows(rocksdb::DB* db, Reader* reader, Split split, RowFile file,
       continue;
     }
     if (eof) break;
+    if (digit >= 0 && static_cast<int>(row.image_id >> 60) != digit) continue;
     // The CSV line is unique per row and keeps file order.
     batch.Put(RowKey(split, row.image_id, file, reader->line()), value_of(row))
         .PermitUncheckedError();
@@ -218,12 +226,13 @@ Status AnnotationStaging::StageFile(
     std::unique_ptr<BoxCsv> reader;
     OIV4KV_RETURN_IF_ERROR(BoxCsv::Open(csv, &boxable, &reader));
     return StageRows<BoxCsv, BoxRow>(db_.get(), reader.get(), split, file, csv, skip_bad_rows,
-                                     &BoxValue, on_rows);
+                                     &BoxValue, on_rows, digit_, report_bad_rows_);
   }
   std::unique_ptr<LabelCsv> reader;
   OIV4KV_RETURN_IF_ERROR(LabelCsv::Open(csv, &all, &reader));
   return StageRows<LabelCsv, LabelRow>(db_.get(), reader.get(), split, file, csv,
-                                       skip_bad_rows, &LabelValue, on_rows);
+                                       skip_bad_rows, &LabelValue, on_rows, digit_,
+                                       report_bad_rows_);
 }
 
 Status AnnotationStaging::DropFile(Split split, RowFile file, const std::string& csv) {

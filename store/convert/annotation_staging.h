@@ -63,11 +63,22 @@ class AnnotationStaging {
   // The malformed rows left out so far, in file and line order.
   Status Problems(std::vector<Problem>* out);
 
+  // Stage only rows whose image id starts with hex digit `digit` (0-15; -1:
+  // every row), for a unit of a sharded conversion (store/convert/unit.h).
+  // A row that cannot be read names no image: it is reported (or fails the
+  // run) only where `report_bad_rows` is true, and skipped silently elsewhere.
+  void SetIdDigitFilter(int digit, bool report_bad_rows) {
+    digit_ = digit;
+    report_bad_rows_ = report_bad_rows;
+  }
+
  private:
   explicit AnnotationStaging(std::unique_ptr<rocksdb::DB> db);
   // Deletes the rows, problems and marks staged from one file.
   Status DropFile(Split split, RowFile file, const std::string& csv);
   std::unique_ptr<rocksdb::DB> db_;
+  int digit_ = -1;
+  bool report_bad_rows_ = true;
 };
 
 // Whether `s` is StageFile's error for a CSV that cannot be read past a

@@ -60,6 +60,14 @@ class Conversion {
       return Status::OK();
     }
     OIV4KV_RETURN_IF_ERROR(FindSourceFiles(r_.source, splits_, &files_));
+    if (!r_.archive_stems.empty()) {
+      for (SplitSources& s : files_.splits) {
+        std::erase_if(s.archives, [&](const std::string& a) {
+          return std::find(r_.archive_stems.begin(), r_.archive_stems.end(), ArchiveStem(a)) ==
+                 r_.archive_stems.end();
+        });
+      }
+    }
     OIV4KV_RETURN_IF_ERROR(CheckArchives(annotations_done));
     AnnotationPass annotations(r_, files_, splits_, writer_.get(), meter_, summary_);
     if (!annotations_done) OIV4KV_RETURN_IF_ERROR(annotations.Stage(staging_path));

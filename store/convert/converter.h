@@ -50,6 +50,13 @@ struct ConvertRequest {
   // disk has less free space than this, checked before it starts and before
   // every batch it writes.
   uint64_t min_free_bytes = 256ull << 20;
+  // One unit of a sharded conversion (store/convert/unit.h): only the
+  // archives with these stems (empty: all), and only annotation rows whose
+  // image id starts with hex digit `annotation_digit` (-1: all), bad rows
+  // being reported only where `report_bad_rows`.
+  std::vector<std::string> archive_stems;
+  int annotation_digit = -1;
+  bool report_bad_rows = true;
 };
 
 // What a run did for one of its configs.

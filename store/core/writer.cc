@@ -258,6 +258,33 @@ struct WriterAccess {
   static Status CommitConfig(Writer& writer, Config config, const ConfigCommit& commit);
   static Status WriteLabelIndex(Writer& writer, const LabelIndexProgressFn& progress);
 
+  static Status IngestFiles(
+      Writer& writer,
+      const std::vector<std::pair<std::string, std::vector<std::string>>>& files) {
+    Writer::Rep& rep = *writer.rep_;
+    OIV4KV_RETURN_IF_ERROR(rep.Check());
+    std::vector<rocksdb::IngestExternalFileArg> args;
+    for (const auto& [name, paths] : files) {
+      if (paths.empty()) continue;
+      rocksdb::ColumnFamilyHandle* handle = nullptr;
+      for (int i = 0; i < kNumFamilies; ++i) {
+        if (FamilyName(static_cast<Family>(i)) == name) handle = rep.db.family(static_cast<Family>(i));
+      }
+      if (handle == nullptr) {
+        return Status::InvalidArgument(rep.path + ": no column family '" + name + "' to ingest into");
+      }
+      rocksdb::IngestExternalFileArg arg;
+      arg.column_family = handle;
+      arg.external_files = paths;
+      arg.options.move_files = true;  // a hard link, or a copy across filesystems
+      arg.options.snapshot_consistency = false;
+      args.push_back(std::move(arg));
+    }
+    if (args.empty()) return Status::OK();
+    return rep.Remember(
+        FromRocks(rep.db.db->IngestExternalFiles(args), rep.path + ": ingesting table files"));
+  }
+
  private:
   // The smallest string greater than every string that starts with `prefix`
   // ("" when there is none: the prefix is all 0xff).
@@ -556,6 +583,11 @@ Status ScanProgress(const Writer& writer, std::string_view prefix,
 
 Status ClearProgress(Writer& writer, std::string_view prefix) {
   return WriterAccess::ClearProgress(writer, prefix);
+}
+
+Status IngestFiles(Writer& writer,
+                   const std::vector<std::pair<std::string, std::vector<std::string>>>& files) {
+  return WriterAccess::IngestFiles(writer, files);
 }
 
 Status Writer::CommitConfig(Config config) {

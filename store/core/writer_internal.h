@@ -7,6 +7,8 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "oiv4kv/manifest.h"
 #include "oiv4kv/status.h"
@@ -48,5 +50,14 @@ Status ScanProgress(const Writer& writer, std::string_view prefix,
 
 // Deletes every progress key starting with `prefix`.
 Status ClearProgress(Writer& writer, std::string_view prefix);
+
+// Ingests sorted table files (rocksdb::SstFileWriter, with the family's
+// options: WriterFamilies of store/core/format/layout.h) into the families
+// named by `files` ("annotations", "images.300k" ...) in one atomic
+// IngestExternalFiles call: all of them or none. The files are moved (hard
+// links where the filesystem allows; the caller passes links or copies it
+// can lose). Then flushes nothing: the files are the data.
+Status IngestFiles(Writer& writer,
+                   const std::vector<std::pair<std::string, std::vector<std::string>>>& files);
 
 }  // namespace oiv4kv
