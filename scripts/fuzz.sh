@@ -76,15 +76,18 @@ for t in "${targets[@]}"; do
   "$bin" -max_total_time="$seconds" -timeout=25 -rss_limit_mb=2560 -print_final_stats=1 \
     -artifact_prefix="$dir/artifacts/$t/" "$work" "${seeds[@]}" > "$log" 2>&1 ||
     status=$?
-  # libFuzzer's last status line: "#N DONE cov: C ft: F corp: U/S exec/s: E rss: R Mb".
-  last=$(grep -E '^#[0-9]+ ' "$log" | tail -1 || true)
-  field() { sed -nE "s/.* $1:? ([0-9]+).*/\1/p" <<< "$last"; }
-  runs=$(sed -nE 's/^#([0-9]+) .*/\1/p' <<< "$last")
-  corp=$(sed -nE 's/.* corp: ([0-9]+)\/.*/\1/p' <<< "$last")
+  # libFuzzer's last status line, "#N<TAB>DONE cov: C ft: F corp: U/S ...",
+  # and its final stats (-print_final_stats).
+  last=$(grep -E '^#[0-9]+[[:space:]]' "$log" | tail -1 || true)
+  field() { sed -nE "s#.* $1: ([0-9]+).*#\1#p" <<< "$last"; }
+  stat() { sed -nE "s#^stat::$1:[[:space:]]*([0-9]+).*#\1#p" "$log" | tail -1; }
+  runs=$(stat number_of_executed_units)
+  corp=$(sed -nE 's#.* corp: ([0-9]+)/.*#\1#p' <<< "$last")
   result=ok
   if [ "$status" != 0 ]; then result=FAILED failed=1; fi
   printf '%-24s %-7s %10s %7s %7s %7s %8s %8s\n' "$t" "$result" "${runs:-?}" \
-    "$(field cov)" "$(field ft)" "${corp:-?}" "$(field exec/s)" "$(field rss)" >> "$summary"
+    "$(field cov)" "$(field ft)" "${corp:-?}" "$(stat average_exec_per_sec)" \
+    "$(stat peak_rss_mb)" >> "$summary"
   if [ "$status" != 0 ]; then
     echo "fuzz: $t failed (exit $status); its log ends:"
     tail -40 "$log"

@@ -24,6 +24,7 @@ packages=(
   python3-pytest            # its tests (tests/python)
   python3-torch             # oiv4kv.torch and its tests
   python3-torchvision python3-pil python3-lmdb  # bench/dataloader_bench.py's alternatives
+  clang-14 libfuzzer-14-dev llvm-14  # the fuzz targets (scripts/fuzz.sh): clang, libFuzzer, llvm-symbolizer
 )
 
 sudo=""

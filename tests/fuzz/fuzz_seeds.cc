@@ -114,7 +114,7 @@ int main(int argc, char** argv) {
 
   // ---- A synthetic download: CSVs, class lists, members, images.
   SynthOptions so;
-  so.images = 12;
+  so.images = 30;  // enough for every awkward kind (at most half a split is awkward)
   so.max_side = 24;
   so.keep_bytes = true;
   so.archives = SynthOptions::Archives::kTar;
@@ -202,7 +202,7 @@ int main(int argc, char** argv) {
     Put("image_probe", name, "", bytes);
     Put("transcode", name, Byte(0x10) + Byte(0) + Byte(71), bytes);  // 16 * 64 pixels, q72
     Put("decoder", name, Byte(0x2a) + Byte(8), bytes);  // EXIF, a minimum of 8x32
-    Put("decoder", "plain-" + name, Byte(0), bytes);
+    Put("decoder", "plain-" + name, Byte(0) + Byte(0), bytes);
   }
 
   // ---- Stored values: records from the sample generator, and a store's.
