@@ -83,8 +83,11 @@ fi
 # targets of tests/fuzz in build-fuzz/ (clang, ASan+UBSan) and runs each for
 # 55 s on its committed seeds; any crash, leak or sanitizer report fails
 # (the input is kept in build-fuzz/artifacts/<target>/). Measured on this
-# 2-core box while other builds ran: building the targets cold ~9 min
-# (ccache warm: seconds), the 10 targets 9m30s (55 s each plus start-up).
+# 2-core box while other builds ran: building the targets cold 9m16s
+# (3m52s the libraries, 5m24s synth, testing and the 10 targets; with a warm
+# ccache seconds); running them ~61-62 s a target at 60 s each (start-up,
+# seed loading and the final stats included), so the 10 targets at 55 s
+# about 9m20s.
 if [ "$fuzz" = 1 ]; then
   echo "== fuzz targets, short tier (build-fuzz/)"
   bash scripts/fuzz.sh --short
