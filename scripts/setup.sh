@@ -26,6 +26,7 @@ packages=(
   python3-torch             # oiv4kv.torch and its tests
   python3-torchvision python3-pil python3-lmdb  # bench/dataloader_bench.py's alternatives
   python3-yaml python3-distributed slurm-wlm munge  # scripts/cluster/ and their tests (issue 16)
+  clang-14 libfuzzer-14-dev llvm-14  # the fuzz targets (scripts/fuzz.sh): clang, libFuzzer, llvm-symbolizer
 )
 
 sudo=""

@@ -29,7 +29,11 @@ class TarReader : public ArchiveReader {
     archive_read_support_filter_none(a_);
     archive_read_support_format_tar(a_);
     if (archive_read_open_filename(a_, path().c_str(), 1 << 20) != ARCHIVE_OK) {
-      return Status::IOError(path() + ": " + archive_error_string(a_));
+      // libarchive sets no message for some damaged inputs (a gzip header
+      // cut short): a null string (tests/fuzz found it).
+      const char* msg = archive_error_string(a_);
+      return Status::IOError(path() + ": cannot open the archive: " +
+                             (msg != nullptr ? msg : "unknown error"));
     }
     return Status::OK();
   }

@@ -187,7 +187,7 @@ struct Transcoder::Impl {
     if (dinfo_created) jpeg_abort_decompress(&dinfo);
   }
 
-  // libjpeg decompressor, created on first use and reused.
+  // libjpeg decompressor, created for each image (DecodeJpeg).
   jpeg_decompress_struct dinfo{};
   JpegError jerr{};
   jpeg_source_mgr src{};
@@ -233,7 +233,16 @@ bool Transcoder::Impl::DecodeJpeg(const uint8_t* data, size_t size, uint32_t tw,
     AbortJpeg();
     return rows_done;
   }
-  if (!dinfo_created) {
+  // A fresh decompressor for every image: libjpeg keeps the quantization
+  // and Huffman tables it has read and uses them for a later JPEG that lacks
+  // its own, so a reused one would make an image's output depend on the
+  // images before it (tests/fuzz found it in Decoder). OpenCV's imdecode
+  // uses a fresh one too.
+  if (dinfo_created) {
+    jpeg_destroy_decompress(&dinfo);
+    dinfo_created = false;
+  }
+  {
     dinfo.err = jpeg_std_error(&jerr.mgr);
     jerr.mgr.error_exit = JpegErrorExit;
     jerr.mgr.emit_message = JpegEmitMessage;

@@ -413,7 +413,17 @@ Status Decoder::Impl::DecodeJpeg(std::span<const uint8_t> bytes,
     return Status::InvalidArgument("JPEG with over " +
                                    std::to_string(kMaxJpegScans) + " scans");
   }
-  if (tj == nullptr && (tj = tjInitDecompress()) == nullptr) {
+  // A fresh handle for every decompression: libjpeg keeps the quantization
+  // and Huffman tables a handle has read and uses them for a later JPEG that
+  // lacks its own (an "abbreviated" one), so a reused handle would make what
+  // an image decodes to depend on the images decoded before it
+  // (tests/fuzz/decoder_fuzz found it). OpenCV uses a fresh one too.
+  auto fresh_handle = [&]() {
+    if (tj != nullptr) tjDestroy(tj);
+    tj = tjInitDecompress();
+    return tj != nullptr;
+  };
+  if (!fresh_handle()) {
     return Status::IOError(std::string("tjInitDecompress: ") +
                            tjGetErrorStr2(nullptr));
   }
@@ -455,6 +465,9 @@ Status Decoder::Impl::DecodeJpeg(std::span<const uint8_t> bytes,
     // warning as a warning too (tjGetErrorCode), having stopped early; but
     // libjpeg prints only its first warning, so a changed message is that
     // fatal error.
+    if (!fresh_handle()) {
+      return Status::IOError(std::string("tjInitDecompress: ") + tjGetErrorStr2(nullptr));
+    }
     if (!decompress(0)) {
       const std::string second = std::string("JPEG: ") + tjGetErrorStr2(tj);
       if (tjGetErrorCode(tj) != TJERR_WARNING || second != why)

@@ -142,8 +142,9 @@ Status CheckPopulation(const Store* store, Split split, const ScanOptions& o) {
   return Status::OK();
 }
 
+// Digits as Serialize writes them: no sign, no leading zero but in "0".
 bool ParseDecimal(std::string_view text, uint64_t* out) {
-  if (text.empty()) return false;
+  if (text.empty() || (text.size() > 1 && text[0] == '0')) return false;
   const char* end = text.data() + text.size();
   auto [ptr, ec] = std::from_chars(text.data(), end, *out, 10);
   return ec == std::errc() && ptr == end;
@@ -316,8 +317,8 @@ Status ScanPosition::Parse(std::string_view text, ScanPosition* out) {
     if (!(v = next("shard"))) return bad;
     const size_t slash = v->find('/');
     if (slash == std::string_view::npos || !ParseU32(v->substr(0, slash), &s.shard_index) ||
-        !ParseU32(v->substr(slash + 1), &s.num_shards)) {
-      return bad;
+        !ParseU32(v->substr(slash + 1), &s.num_shards) || s.shard_index >= s.num_shards) {
+      return bad;  // no scan has shard i of n with i >= n (or 0 shards)
     }
     if (i < fields.size() && fields[i].first == "subset") {
       v = next("subset");

@@ -156,6 +156,26 @@ TEST(ArchiveReader, GarbageFileIsAnError) {
   EXPECT_FALSE(s.ok());
 }
 
+// A 12-byte gzip stream cut inside its header: libarchive fails to open it
+// and gives no message (archive_error_string is null), which crashed Open
+// (found by tests/fuzz/member_image_id_fuzz). Now an error naming the file.
+TEST(ArchiveReader, ArchiveLibarchiveGivesNoReasonForIsAnError) {
+  TempDir dir;
+  const std::string path = dir.Sub("train_3.tar.gz");
+  const unsigned char bytes[] = {0x1f, 0x8b, 0x08, 0x00, 0x03, 0x2b,
+                                 0x03, 0x00, 0x00, 0x00, 0x03, 0x00};
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes), sizeof(bytes));
+  std::unique_ptr<ArchiveReader> reader;
+  Status s = ArchiveReader::Open(path, 1 << 20, &reader);
+  if (s.ok()) {
+    ArchiveMember m;
+    bool eof = false;
+    s = reader->Next(&m, &eof);
+  }
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(std::string::npos, s.message().find("train_3.tar.gz")) << s.ToString();
+}
+
 TEST(ArchiveReader, ExtractedFolderReadsLikeItsTar) {
   TempDir dir;
   const std::filesystem::path root = dir.Sub("train_7");

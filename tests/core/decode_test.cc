@@ -1025,6 +1025,63 @@ TEST(Decode, ReuseGivesSamePixels) {
   }
 }
 
+// `jpeg` without its segments of `marker` before the first scan (0xDB:
+// quantization tables, 0xC4: Huffman tables).
+std::vector<uint8_t> WithoutSegments(const std::vector<uint8_t>& jpeg, uint8_t marker) {
+  std::vector<uint8_t> out(jpeg.begin(), jpeg.begin() + 2);
+  size_t i = 2;
+  while (i + 4 <= jpeg.size() && jpeg[i] == 0xFF && jpeg[i + 1] != 0xDA) {
+    const size_t len = size_t{jpeg[i + 2]} << 8 | jpeg[i + 3];
+    if (jpeg[i + 1] != marker) out.insert(out.end(), jpeg.begin() + i, jpeg.begin() + i + 2 + len);
+    i += 2 + len;
+  }
+  out.insert(out.end(), jpeg.begin() + i, jpeg.end());
+  return out;
+}
+
+// libjpeg keeps the tables of the images a decompressor read and uses them
+// for a later image that lacks its own (an "abbreviated" JPEG). A Decoder
+// must not: what it gives for an image cannot depend on the images it
+// decoded before (found by tests/fuzz/decoder_fuzz: a JPEG without
+// quantization tables, after a progressive one, decoded under kWarn to
+// pixels that differed from call to call).
+TEST(Decode, ReusedDecoderUsesNoTablesOfEarlierImages) {
+  const std::vector<uint8_t> baseline = Jpeg(SyntheticImage(64, 48, 1));
+  const std::vector<uint8_t> progressive = Jpeg(SyntheticImage(40, 30, 2), {85, 2, true});
+  const std::vector<uint8_t> no_dqt = WithoutSegments(baseline, 0xDB);
+  const std::vector<uint8_t> no_dht = WithoutSegments(baseline, 0xC4);
+  ASSERT_LT(no_dqt.size(), baseline.size());
+  ASSERT_LT(no_dht.size(), baseline.size());
+  int checked = 0;
+  for (TruncatedPolicy policy : kAllTruncatedPolicies) {
+    DecodeOptions o;
+    o.truncated = policy;
+    // No quantization table: refused as libjpeg refuses it, whatever came
+    // before.
+    for (const auto* before : {&baseline, &progressive}) {
+      Decoder reused;
+      DecodedImage img;
+      ASSERT_OK(reused.Decode(*before, o, &img));
+      const Status s = reused.Decode(no_dqt, o, &img);
+      EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+      EXPECT_NE(s.ToString().find("Quantization table 0x00 was not defined"), std::string::npos)
+          << s.ToString();
+      ++checked;
+    }
+    // No Huffman table: libjpeg's standard tables (as for Motion-JPEG), the
+    // pixels a fresh Decoder gives, not those of the progressive file's.
+    Decoder fresh, reused;
+    DecodedImage a, b;
+    const Status fresh_status = fresh.Decode(no_dht, o, &a);
+    ASSERT_OK(reused.Decode(progressive, o, &b));
+    const Status reused_status = reused.Decode(no_dht, o, &b);
+    EXPECT_EQ(fresh_status.ToString(), reused_status.ToString());
+    if (fresh_status.ok() && reused_status.ok()) EXPECT_TRUE(a.pixels == b.pixels);
+    ++checked;
+  }
+  EXPECT_EQ(checked, 6);
+}
+
 TEST(Decode, Channels) {
   EXPECT_EQ(3, Channels(PixelFormat::kRGB));
   EXPECT_EQ(3, Channels(PixelFormat::kBGR));

@@ -698,6 +698,29 @@ TEST_F(ScanTest, PositionRoundTripsAndGarbageIsRejected) {
   }
 }
 
+// Parse takes exactly what Serialize writes (found by
+// tests/fuzz/scan_position_fuzz): no leading zeros, which Serialize never
+// writes, and no shard that no scan has (an index past the count, 0 shards).
+TEST_F(ScanTest, PositionParseTakesOnlyWhatSerializeWrites) {
+  const std::string head = "scan2:split=train,examples=40,order=sequential,seed=0,block_size=4,window=16,";
+  int checked = 0;
+  for (const std::string bad :
+       {head + "shard=01111111/1,epoch=3,offset=5", head + "shard=1111111/1,epoch=3,offset=5",
+        head + "shard=1/1,epoch=3,offset=5", head + "shard=0/0,epoch=3,offset=5",
+        head + "shard=0/1,epoch=03,offset=5", head + "shard=0/01,epoch=3,offset=5",
+        std::string("scan2:epoch=1,offset=007"),
+        std::string("scan2:split=train,examples=040,order=sequential,seed=0,block_size=4,"
+                    "window=16,shard=0/1,epoch=3,offset=5")}) {
+    ScanPosition p{5, 6};
+    EXPECT_TRUE(ScanPosition::Parse(bad, &p).IsInvalidArgument()) << bad;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 8);
+  ScanPosition p;
+  ASSERT_OK(ScanPosition::Parse(head + "shard=1/2,epoch=0,offset=0", &p));
+  EXPECT_EQ(p.Serialize(), head + "shard=1/2,epoch=0,offset=0");
+}
+
 TEST_F(ScanTest, InvalidOptionsAreRejected) {
   auto open = [](ScanOptions o) {
     std::unique_ptr<Scan> scan;
