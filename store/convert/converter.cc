@@ -8,11 +8,13 @@
 
 #include "oiv4kv/writer.h"
 #include "store/convert/annotation_pass.h"
+#include "store/convert/fault_injection.h"
 #include "store/convert/image_chunks.h"
 #include "store/convert/image_pass.h"
 #include "store/convert/input_fingerprint.h"
 #include "store/convert/resume_keys.h"
 #include "store/convert/source_files.h"
+#include "store/core/kill_point.h"
 #include "store/core/writer_internal.h"
 
 namespace oiv4kv {
@@ -31,7 +33,7 @@ class Conversion {
 
   Status Run() {
     OIV4KV_RETURN_IF_ERROR(CheckFreeSpace(r_.store, r_.min_free_bytes));
-    OIV4KV_RETURN_IF_ERROR(Writer::Open(r_.store, WriterOptions(), &writer_));
+    OIV4KV_RETURN_IF_ERROR(OpenConvertWriter(r_, &writer_));
     const Manifest& m = writer_->manifest();
     const bool annotations_done = m.annotations_complete;
     const std::string staging_path = (fs::path(r_.store) / "convert-staging").string();
@@ -40,7 +42,8 @@ class Conversion {
     if (const ConfigManifest* c = m.FindConfig(r_.config); c != nullptr && c->complete) {
       summary_->already_complete = true;
       summary_->report = c->report;
-      return Status::OK();
+      // A run killed between its commit and its clean-up left these.
+      return ClearRun(staging_path);
     }
     OIV4KV_RETURN_IF_ERROR(FindSourceFiles(r_.source, splits_, &files_));
     OIV4KV_RETURN_IF_ERROR(CheckArchives(annotations_done));
@@ -56,9 +59,7 @@ class Conversion {
     }
     OIV4KV_RETURN_IF_ERROR(Commit());
     annotations.Close();
-    std::error_code ec;
-    fs::remove_all(staging_path, ec);
-    return Status::OK();
+    return ClearRun(staging_path);
   }
 
  private:
@@ -121,7 +122,9 @@ class Conversion {
         }
       }
     }
-    return writer_->Write(batch);
+    OIV4KV_RETURN_IF_ERROR(writer_->Write(batch));
+    KillPoint("progress");
+    return Status::OK();
   }
 
   // A later run must agree with what the store already holds.
@@ -159,10 +162,20 @@ class Conversion {
                       r_.max_pixels, r_.label_lists};
     OIV4KV_RETURN_IF_ERROR(ReadConversionReport(*writer_, r_.config, &commit.report));
     OIV4KV_RETURN_IF_ERROR(CommitConfig(*writer_, r_.config, commit));
+    KillPoint("config_commit");
     summary_->report = commit.report;
+    return Status::OK();
+  }
+
+  // Once the config is complete: drops the run's own progress keys and the
+  // staged annotations (committed, so no later config reads them).
+  Status ClearRun(const std::string& staging_path) {
     for (const std::string& p : ConfigRunPrefixes(r_.config)) {
       OIV4KV_RETURN_IF_ERROR(ClearProgress(*writer_, p));
     }
+    KillPoint("progress");
+    std::error_code ec;
+    if (writer_->manifest().annotations_complete) fs::remove_all(staging_path, ec);
     return Status::OK();
   }
 

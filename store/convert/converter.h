@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,10 @@
 #include "oiv4kv/manifest.h"
 #include "oiv4kv/status.h"
 #include "store/convert/progress.h"
+
+namespace rocksdb {
+class FileSystem;
+}
 
 namespace oiv4kv {
 
@@ -44,6 +49,9 @@ struct ConvertRequest {
   // disk has less free space than this, checked before it starts and before
   // every batch it writes.
   uint64_t min_free_bytes = 256ull << 20;
+  // Tests only: the store's files go through this file system (a
+  // FaultInjectingFileSystem, store/convert/fault_injection.h).
+  std::shared_ptr<rocksdb::FileSystem> file_system;
 };
 
 struct ConvertSummary {

@@ -8,6 +8,7 @@
 
 #include "store/convert/resume_keys.h"
 #include "store/core/image_probe.h"
+#include "store/core/kill_point.h"
 #include "store/core/writer_internal.h"
 
 namespace oiv4kv {
@@ -95,7 +96,9 @@ Status ImagePass::WriteChunk(Split split, const std::string& stem, Chunk* chunk,
   OIV4KV_RETURN_IF_ERROR(PutProgress(batch, ArchiveProgressKey(r_.config, stem),
                                      archive_done ? "done" : std::to_string(members_done)));
   OIV4KV_RETURN_IF_ERROR(CheckFreeSpace(r_.store, r_.min_free_bytes));
-  return writer_->Write(batch);
+  OIV4KV_RETURN_IF_ERROR(writer_->Write(batch));
+  KillPoint("chunk");
+  return Status::OK();
 }
 
 // Records a bad input, or fails the run with it under --on-error fail.
