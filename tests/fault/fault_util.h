@@ -41,7 +41,9 @@ Exit RunConvert(const std::string& source, const std::string& store, Config conf
 // (not the manifest's timestamps).
 uint64_t StoreDigest(const std::string& path);
 
-// Example by example, `got` against `want` (both complete stores).
+// Example by example, `got` against `want` (both complete stores), in
+// every config of `want`; `got` may hold more configs when
+// `got_may_have_more_configs`.
 struct Comparison {
   uint64_t compared = 0;   // examples of `want` looked up in `got`
   uint64_t lost = 0;       // in want, not in got
@@ -51,7 +53,8 @@ struct Comparison {
   std::string first_problem;
   bool same() const { return lost + duplicated + extra + differing == 0; }
 };
-Comparison CompareStores(const std::string& want, const std::string& got);
+Comparison CompareStores(const std::string& want, const std::string& got,
+                         bool got_may_have_more_configs = false);
 
 // What `oiv4-kv dump` prints for every split and what `oiv4-kv export`
 // writes for every config and split (file names and bytes), hashed.
