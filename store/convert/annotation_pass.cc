@@ -8,6 +8,7 @@
 #include "store/convert/resume_keys.h"
 #include "store/convert/vocab_files.h"
 #include "store/core/format/records.h"
+#include "store/core/kill_point.h"
 #include "store/core/writer_internal.h"
 
 namespace oiv4kv {
@@ -52,6 +53,7 @@ Status AnnotationPass::WriteVocabularies(const Vocabularies& v) {
     Batch batch;
     OIV4KV_RETURN_IF_ERROR(PutProgress(batch, kVocabulariesKey, written));
     OIV4KV_RETURN_IF_ERROR(writer_->Write(batch));
+    KillPoint("progress");
   }
   // Recorded now, so that `info` on an unfinished store tells it.
   return writer_->SetLabelOrder(v.order);
@@ -150,6 +152,7 @@ Status AnnotationPass::WriteExamples(Config config) {
                                        problems[i].where + "\t" + problems[i].reason));
   }
   OIV4KV_RETURN_IF_ERROR(writer_->Write(batch));
+  KillPoint("progress");
   return writer_->CommitAnnotations(label_order_, splits_);
 }
 

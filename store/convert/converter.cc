@@ -8,11 +8,13 @@
 
 #include "oiv4kv/writer.h"
 #include "store/convert/annotation_pass.h"
+#include "store/convert/fault_injection.h"
 #include "store/convert/image_chunks.h"
 #include "store/convert/image_pass.h"
 #include "store/convert/input_fingerprint.h"
 #include "store/convert/resume_keys.h"
 #include "store/convert/source_files.h"
+#include "store/core/kill_point.h"
 #include "store/core/writer_internal.h"
 
 namespace oiv4kv {
@@ -39,7 +41,7 @@ class Conversion {
   Status Run() {
     for (Config c : configs_) summary_->configs.push_back(ConfigSummary{c, {}, {}, false});
     OIV4KV_RETURN_IF_ERROR(CheckFreeSpace(r_.store, r_.min_free_bytes));
-    OIV4KV_RETURN_IF_ERROR(Writer::Open(r_.store, WriterOptions(), &writer_));
+    OIV4KV_RETURN_IF_ERROR(OpenConvertWriter(r_, &writer_));
     const Manifest& m = writer_->manifest();
     const bool annotations_done = m.annotations_complete;
     const std::string staging_path = (fs::path(r_.store) / "convert-staging").string();
@@ -57,7 +59,8 @@ class Conversion {
     if (pending_.empty()) {
       summary_->already_complete = true;
       summary_->report = summary_->configs.front().report;
-      return Status::OK();
+      // A run killed between its commit and its clean-up left these.
+      return ClearRun(staging_path);
     }
     OIV4KV_RETURN_IF_ERROR(FindSourceFiles(r_.source, splits_, &files_));
     if (!r_.archive_stems.empty()) {
@@ -90,9 +93,7 @@ class Conversion {
     }
     summary_->report = summary_->configs.front().report;
     annotations.Close();
-    std::error_code ec;
-    fs::remove_all(staging_path, ec);
-    return Status::OK();
+    return ClearRun(staging_path);
   }
 
  private:
@@ -161,7 +162,9 @@ class Conversion {
         }
       }
     }
-    return writer_->Write(batch);
+    OIV4KV_RETURN_IF_ERROR(writer_->Write(batch));
+    KillPoint("progress");
+    return Status::OK();
   }
 
   // A later run must agree with what the store already holds.
@@ -191,7 +194,7 @@ class Conversion {
   }
 
   // Commits the config with the options of this run and the report the
-  // progress keys hold, then drops the run's own keys.
+  // progress keys hold.
   Status Commit(Config config, ConversionReport* report) {
     ConfigCommit commit;
     commit.options = {r_.source, threads_,
@@ -199,10 +202,23 @@ class Conversion {
                       r_.max_pixels, r_.label_lists};
     OIV4KV_RETURN_IF_ERROR(ReadConversionReport(*writer_, config, &commit.report));
     OIV4KV_RETURN_IF_ERROR(CommitConfig(*writer_, config, commit));
+    KillPoint("config_commit");
     *report = commit.report;
-    for (const std::string& p : ConfigRunPrefixes(config)) {
-      OIV4KV_RETURN_IF_ERROR(ClearProgress(*writer_, p));
+    return Status::OK();
+  }
+
+  // Once every config asked for is complete: drops the runs' own progress
+  // keys and the staged annotations (committed, so no later config reads
+  // them).
+  Status ClearRun(const std::string& staging_path) {
+    for (Config c : configs_) {
+      for (const std::string& p : ConfigRunPrefixes(c)) {
+        OIV4KV_RETURN_IF_ERROR(ClearProgress(*writer_, p));
+      }
     }
+    KillPoint("progress");
+    std::error_code ec;
+    if (writer_->manifest().annotations_complete) fs::remove_all(staging_path, ec);
     return Status::OK();
   }
 

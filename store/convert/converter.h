@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,10 @@
 #include "oiv4kv/manifest.h"
 #include "oiv4kv/status.h"
 #include "store/convert/progress.h"
+
+namespace rocksdb {
+class FileSystem;
+}
 
 namespace oiv4kv {
 
@@ -57,6 +62,9 @@ struct ConvertRequest {
   std::vector<std::string> archive_stems;
   int annotation_digit = -1;
   bool report_bad_rows = true;
+  // Tests only: the store's files go through this file system (a
+  // FaultInjectingFileSystem, store/convert/fault_injection.h).
+  std::shared_ptr<rocksdb::FileSystem> file_system;
 };
 
 // What a run did for one of its configs.

@@ -9,6 +9,7 @@
 
 #include "store/convert/resume_keys.h"
 #include "store/core/image_probe.h"
+#include "store/core/kill_point.h"
 #include "store/core/writer_internal.h"
 
 namespace oiv4kv {
@@ -137,6 +138,7 @@ Status ImagePass::WriteChunk(Split split, const std::vector<Config>& group,
   OIV4KV_RETURN_IF_ERROR(CheckFreeSpace(r_.store, r_.min_free_bytes));
   OIV4KV_RETURN_IF_ERROR(writer_->Write(batch));
   for (Config c : group) images_[static_cast<int>(c)][static_cast<int>(split)] += stored[static_cast<int>(c)];
+  KillPoint("chunk");
   return Status::OK();
 }
 

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <mutex>
 
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
 #include <rocksdb/write_batch.h>
 
 #include "oiv4kv/version.h"
@@ -12,6 +14,7 @@
 #include "store/core/format/records.h"
 #include "store/core/format/store_internal.h"
 #include "store/core/label_index.h"
+#include "store/core/kill_point.h"
 #include "store/core/writer_internal.h"
 
 namespace oiv4kv {
@@ -107,6 +110,7 @@ void Batch::Clear() {
 struct Writer::Rep {
   std::string path;
   WriterOptions options;
+  std::unique_ptr<rocksdb::Env> env;  // tests' file system (OpenWriterOnFileSystem); outlives db
   OpenDb db;
   Manifest manifest;
   mutable std::mutex mu;  // guards first_error
@@ -138,6 +142,7 @@ struct Writer::Rep {
       wo.sync = true;
       s = db.db->Write(wo, wb);
     }
+    if (s.ok()) KillPoint("manifest");
     return Remember(FromRocks(s, path + ": writing the manifest"));
   }
 
@@ -208,7 +213,8 @@ struct Writer::Rep {
 // classes.
 struct WriterAccess {
   static Status OpenTuned(const std::string& path, const WriterOptions& options,
-                          const LayoutTuning& tuning, std::unique_ptr<Writer>* writer);
+                          const LayoutTuning& tuning, std::unique_ptr<Writer>* writer,
+                          std::shared_ptr<rocksdb::FileSystem> file_system = nullptr);
 
   static Status PutProgress(Batch& batch, std::string_view key, std::string_view value) {
     if (key.empty()) {
@@ -298,11 +304,17 @@ struct WriterAccess {
 };
 
 Status WriterAccess::OpenTuned(const std::string& path, const WriterOptions& options,
-                               const LayoutTuning& tuning, std::unique_ptr<Writer>* writer) {
+                               const LayoutTuning& tuning, std::unique_ptr<Writer>* writer,
+                               std::shared_ptr<rocksdb::FileSystem> file_system) {
   auto rep = std::make_unique<Writer::Rep>();
   rep->path = path;
   rep->options = options;
-  OIV4KV_RETURN_IF_ERROR(OpenRocksDb(path, WriterDbOptions(options),
+  rocksdb::DBOptions db_options = WriterDbOptions(options);
+  if (file_system != nullptr) {
+    rep->env = rocksdb::NewCompositeEnv(file_system);
+    db_options.env = rep->env.get();
+  }
+  OIV4KV_RETURN_IF_ERROR(OpenRocksDb(path, db_options,
                                      WriterFamilies(options, tuning),
                                      /*read_only=*/false, &rep->db));
   std::string value;
@@ -326,6 +338,12 @@ Status WriterAccess::OpenTuned(const std::string& path, const WriterOptions& opt
 Status OpenWriterTuned(const std::string& path, const WriterOptions& options,
                        const LayoutTuning& tuning, std::unique_ptr<Writer>* writer) {
   return WriterAccess::OpenTuned(path, options, tuning, writer);
+}
+
+Status OpenWriterOnFileSystem(const std::string& path, const WriterOptions& options,
+                              std::shared_ptr<rocksdb::FileSystem> file_system,
+                              std::unique_ptr<Writer>* writer) {
+  return WriterAccess::OpenTuned(path, options, LayoutTuning(), writer, std::move(file_system));
 }
 
 Status Writer::Open(const std::string& path, const WriterOptions& options,
@@ -451,6 +469,7 @@ Status Writer::CommitAnnotations(LabelOrder label_order, std::span<const Split> 
   }
   // Flush first so the key scans below read table files, not a large memtable.
   OIV4KV_RETURN_IF_ERROR(rep_->FlushAll());
+  KillPoint("annotation_commit");
   rocksdb::WriteBatch wb;
   for (Split split : kAllSplits) {
     std::vector<uint64_t> ids;
@@ -476,6 +495,7 @@ Status Writer::CommitAnnotations(LabelOrder label_order, std::span<const Split> 
   rep_->manifest.label_order = label_order;
   rep_->manifest.annotations_complete = true;
   OIV4KV_RETURN_IF_ERROR(rep_->WriteManifest(&wb));
+  KillPoint("annotation_commit");
   OIV4KV_RETURN_IF_ERROR(rep_->FlushAll());
   // One sorted run: a point lookup then touches a single table per key.
   rocksdb::CompactRangeOptions cro;
@@ -559,6 +579,7 @@ Status WriterAccess::CommitConfig(Writer& writer, Config config, const ConfigCom
   c->options = commit.options;
   c->report = commit.report;
   c->complete = true;
+  KillPoint("config_commit");
   rocksdb::WriteBatch wb;
   OIV4KV_RETURN_IF_ERROR(rep->WriteManifest(&wb));
   return rep->FlushAll();

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -14,7 +15,17 @@
 #include "oiv4kv/status.h"
 #include "oiv4kv/writer.h"
 
+namespace rocksdb {
+class FileSystem;
+}
+
 namespace oiv4kv {
+
+// Tests only (docs/fault_battery.md): Writer::Open with the store's files
+// read and written through `file_system` (store/convert/fault_injection.h).
+Status OpenWriterOnFileSystem(const std::string& path, const WriterOptions& options,
+                              std::shared_ptr<rocksdb::FileSystem> file_system,
+                              std::unique_ptr<Writer>* writer);
 
 // What the manifest records with a converted config.
 struct ConfigCommit {
