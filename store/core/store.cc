@@ -77,6 +77,15 @@ bool AnyFileDeleted(const std::vector<std::string>& before,
   }
   return false;
 }
+
+// A store another process is creating: RocksDB writes its folder, then its
+// column families one by one, then CURRENT; an open in between finds no
+// CURRENT or a family missing. Said as what it is, not as damage.
+Status BeingCreatedStatus(const std::string& path, long writer, const Status& found) {
+  return Status::InvalidArgument(path + ": store is incomplete: " + WriterRunningMessage(writer) +
+                                 " and has not committed it yet (opening it found: " +
+                                 found.ToString() + ")");
+}
 }  // namespace
 
 // A read-only open reads CURRENT, then the MANIFEST it names, then the table
@@ -168,8 +177,12 @@ Status StoreAccess::OpenTuned(const std::string& path, const StoreOptions& optio
   for (int attempt = 1;; ++attempt) {
     if (!std::filesystem::exists(std::filesystem::path(path) / "CURRENT", ec)) {
       // A writer replaces CURRENT by renaming a new file over it: it is
-      // never missing while one runs.
-      return NoStoreStatus(path);
+      // never missing while one runs, except while it creates the store.
+      const Status none = NoStoreStatus(path);
+      if (const std::optional<long> writer = StoreWriterPid(path)) {
+        return BeingCreatedStatus(path, *writer, none);
+      }
+      return none;
     }
     const std::vector<std::string> before = StoreFileNames(path);
     store->reset();
@@ -180,6 +193,9 @@ Status StoreAccess::OpenTuned(const std::string& path, const StoreOptions& optio
     if (!s.ok() && !raced) {
       writer = StoreWriterPid(path);
       if (!writer) return s;  // the store as it stands: a real error
+      if (s.message().find("Column family not found") != std::string::npos) {
+        return BeingCreatedStatus(path, *writer, s);  // families still being added
+      }
       // What the writer has committed so far (an incomplete store, another
       // schema): no retry will change it soon; say who is writing.
       if (s.IsInvalidArgument() || s.IsNotSupported()) {

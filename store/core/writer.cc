@@ -258,7 +258,10 @@ struct WriterAccess {
     const std::string end = PrefixEnd(begin);
     rocksdb::Status s = rep.db.db->DeleteRange(rocksdb::WriteOptions(),
                                                rep.db.family(Family::kMeta), begin, end);
-    return rep.Remember(FromRocks(s, rep.path + ": clearing progress"));
+    OIV4KV_RETURN_IF_ERROR(rep.Remember(FromRocks(s, rep.path + ": clearing progress")));
+    // Flushed at once: a finished conversion leaves nothing in its
+    // write-ahead log, whose loss would otherwise bring the progress back.
+    return rep.FlushAll();
   }
 
   static Status CommitConfig(Writer& writer, Config config, const ConfigCommit& commit);

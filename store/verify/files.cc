@@ -11,6 +11,7 @@
 #include <cctype>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "store/verify/log_records.h"
 #include "store/verify/phases.h"
@@ -40,6 +41,12 @@ void CheckOptionsFile(Check* check, const fs::path& file, const std::string& nam
                                   " in a text file");
       return;
     }
+  }
+  // RocksDB ends every line with a newline: a file that does not end with
+  // one was cut short (it may still parse, its last value shortened).
+  if (!data.ends_with('\n')) {
+    check->AddProblem(name, "does not end with a newline (cut short?)");
+    return;
   }
   rocksdb::ConfigOptions config;
   config.ignore_unknown_options = false;
@@ -108,13 +115,59 @@ void CheckFile(Check* check, const fs::path& file, const std::string& name,
                         "names " + std::string(v.substr(0, v.size() - 1)) + ", which is missing");
     }
   } else {  // IDENTITY: the id RocksDB generated for the store, a UUID
+    // (8-4-4-4-12 hex digits, as /proc/sys/kernel/random/uuid gives it).
     std::string_view v(data);
     if (v.ends_with('\n')) v.remove_suffix(1);
-    if (v.empty() || !std::all_of(v.begin(), v.end(), [](char c) {
-          return std::isxdigit(static_cast<unsigned char>(c)) || c == '-';
-        })) {
-      check->AddProblem(name, "is not a store id");
+    bool uuid = v.size() == 36;
+    for (size_t i = 0; uuid && i < v.size(); ++i) {
+      uuid = (i == 8 || i == 13 || i == 18 || i == 23)
+                 ? v[i] == '-'
+                 : std::isxdigit(static_cast<unsigned char>(v[i])) != 0;
     }
+    if (!uuid) check->AddProblem(name, "is not a store id (a UUID)");
+  }
+}
+
+// The number in a RocksDB file name after `prefix` ("MANIFEST-000034" ->
+// 34); nullopt if the rest is not a number.
+std::optional<uint64_t> FileNumber(std::string_view name, std::string_view prefix) {
+  if (!name.starts_with(prefix) || name.size() == prefix.size()) return std::nullopt;
+  name.remove_prefix(prefix.size());
+  if (!std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  return std::stoull(std::string(name));
+}
+
+// Files RocksDB writes and keeps that hold no records to check: IDENTITY
+// (written when the store is created) and the OPTIONS file of the last open
+// (RocksDB writes it after the MANIFEST of that open, so its number is
+// higher than the current MANIFEST's; RocksDB keeps the last two).
+void CheckFilesPresent(Check* check, const std::vector<fs::directory_entry>& files) {
+  bool identity = false;
+  std::optional<uint64_t> newest_options, current_manifest;
+  std::string current;
+  for (const auto& e : files) {
+    const std::string name = e.path().filename().string();
+    identity |= name == "IDENTITY";
+    if (const auto n = FileNumber(name, "OPTIONS-")) {
+      newest_options = std::max(newest_options.value_or(0), *n);
+    }
+    if (name == "CURRENT" && ReadFile(e.path(), &current) && current.ends_with('\n')) {
+      current_manifest = FileNumber(std::string_view(current).substr(0, current.size() - 1),
+                                    "MANIFEST-");
+    }
+  }
+  if (!identity) {
+    check->AddProblem("IDENTITY", "missing (RocksDB writes the store's id when it creates it)");
+  }
+  if (!newest_options) {
+    check->AddProblem("OPTIONS", "no OPTIONS file (RocksDB writes one at every open)");
+  } else if (current_manifest && *newest_options < *current_manifest) {
+    check->AddProblem("OPTIONS-" + std::to_string(*newest_options),
+                      "the newest OPTIONS file is older than the current MANIFEST-" +
+                          std::to_string(*current_manifest) +
+                          ": the OPTIONS file of the last open is missing");
   }
 }
 
@@ -145,6 +198,7 @@ std::set<std::string> CheckFiles(Check* check) {
     files.push_back(e);
     total_bytes += e.file_size(ec);
   }
+  CheckFilesPresent(check, files);
   PhaseProgress phase(check->progress, "files", "files", total_bytes);
   uint64_t done_bytes = 0;
   for (const auto& e : files) {

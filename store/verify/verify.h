@@ -8,7 +8,8 @@
 //     every record checksum of the MANIFEST and write-ahead logs (RocksDB's
 //     own recovery stops quietly at a damaged log record); CURRENT names an
 //     existing MANIFEST; OPTIONS files are text RocksDB parses, with the
-//     store's column families; IDENTITY is an id. The store is then opened
+//     store's column families and end with a newline, the newest younger
+//     than the current MANIFEST; IDENTITY is there and a UUID. The store is then opened
 //     read-only.
 //  2. The manifest and the vocabularies (meta and vocab families) decode.
 //  3. Every annotation record through the FlatBuffers verifier, then its
