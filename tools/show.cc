@@ -1,6 +1,6 @@
-// oiv4-kv show STORE --split S (--id HEX | --index I)... --out FILE.png
-// [--config C] [--grid CxR] [--size PX]: pictures of examples with their
-// boxes (tools/render.h).
+// oiv4-kv show STORE --split S (--id HEX | --index I | --query Q [--limit N])...
+// --out FILE.png [--config C] [--grid CxR] [--size PX]: pictures of examples
+// with their boxes (tools/render.h).
 #include <algorithm>
 #include <iostream>
 #include <memory>
@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "oiv4kv/image_id.h"
+#include "oiv4kv/query.h"
 #include "oiv4kv/store.h"
 #include "tools/commands.h"
 #include "tools/render.h"
@@ -20,6 +21,8 @@ struct ShowArgs {
   std::string split;
   std::vector<std::string> ids;
   std::vector<uint64_t> indices;
+  std::string query;
+  uint64_t limit = 9;
   std::string out;
   std::string config;
   std::string grid;
@@ -27,7 +30,8 @@ struct ShowArgs {
 };
 
 // The examples to draw, as positions in the split: every --id then every
-// --index, in the order given. A --query would add its own positions here.
+// --index, in the order given, then the first --limit examples the --query
+// selects (in split order).
 Status Positions(const Store& store, Split split, const ShowArgs& a,
                  std::vector<uint64_t>* out) {
   const std::span<const uint64_t> ids = store.ImageIds(split);
@@ -51,6 +55,17 @@ Status Positions(const Store& store, Split split, const ShowArgs& a,
                                      std::to_string(ids.size()) + " examples");
     }
     out->push_back(index);
+  }
+  if (!a.query.empty()) {
+    Query q;
+    OIV4KV_RETURN_IF_ERROR(ParseQuery(a.query, store, &q));
+    std::vector<uint64_t> selected;
+    OIV4KV_RETURN_IF_ERROR(store.Select(split, q, &selected));
+    if (selected.empty()) {
+      return Status::NotFound(a.path + ": no example of " + a.split + " matches " + a.query);
+    }
+    if (selected.size() > a.limit) selected.resize(a.limit);
+    out->insert(out->end(), selected.begin(), selected.end());
   }
   return Status::OK();
 }
@@ -133,7 +148,12 @@ void AddShowCommand(CLI::App* app, int* exit_code) {
                     "commas for several")
       ->delimiter(',')
       ->check(CLI::NonNegativeNumber);
-  which->require_option(1, 2);
+  which->add_option("--query", a->query,
+                    "The examples a query selects (the text form of `oiv4-kv query`, e.g. "
+                    "'box:Dog AND NOT group_of'), the first --limit of them");
+  which->require_option(1, 3);
+  cmd->add_option("--limit", a->limit, "Pictures a --query gives at most (default 9)")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{4096}));
   cmd->add_option("--out", a->out, "The PNG file to write")->required();
   cmd->add_option("--config", a->config,
                   "Image config (default: the first complete of 300k, 200k, original)")
@@ -149,12 +169,15 @@ void AddShowCommand(CLI::App* app, int* exit_code) {
       "Each picture: the image decoded (upright: EXIF orientation applied), its boxes in a\n"
       "colour per class (from the label id) labelled with display names, and under it the\n"
       "example's name and its positive image-level labels (objects, confidence >= 0.5).\n"
-      "Pictures fill the grid row by row in the order given (every --id, then every --index).\n"
-      "Exit status: 0 ok, 1 no such example, a store error or a PNG that cannot be written,\n"
+      "Pictures fill the grid row by row in the order given (every --id, then every --index,\n"
+      "then the query's first --limit matches in split order).\n"
+      "Exit status: 0 ok, 1 no such example, a query that does not parse or matches nothing,\n"
+      "a store error or a PNG that cannot be written,\n"
       "2 usage error (a bad command line or --grid, more examples than grid cells is 1).\n\n"
       "Examples:\n"
       "  oiv4-kv show /data/oiv4 --split validation --index 0 --out ex.png\n"
       "  oiv4-kv show /data/oiv4 --split train --index 0,1,2,3,4,5 --grid 3x2 --out grid.png\n"
+      "  oiv4-kv show /data/oiv4 --split validation --query 'box:Dog' --limit 6 --out dogs.png\n"
       "  oiv4-kv show /data/oiv4 --split train --id 0011d545a9314517 --config original "
       "--out one.png");
   cmd->callback([a, exit_code] { *exit_code = Run(*a); });

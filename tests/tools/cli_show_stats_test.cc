@@ -7,6 +7,7 @@
 #include <array>
 #include <fstream>
 #include <iterator>
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -324,6 +325,44 @@ TEST(CliShow, GridHoldsThePicturesRowByRow) {
                                  " --split train --index 0,1,2,3,4 --size 64 --out " + png);
   ASSERT_EQ(0, d.exit_code);
   EXPECT_NE(std::string::npos, d.out.find("in a 3x2 grid, 240x288 px")) << d.out;
+}
+
+// --query draws the examples the query selects, in split order, at most
+// --limit: the expected ones are counted from the generator's record.
+TEST(CliShow, QueryDrawsTheSelectedExamples) {
+  TempDir dir;
+  SampleSpec spec;
+  spec.examples = {12, 4, 0};
+  SampleStore sample;
+  ASSERT_OK(testing::WriteSampleStore(dir.Sub("s"), spec, &sample));
+  ASSERT_OK(testing::AddJpegConfig(Config::k300k, &sample));
+  std::map<uint32_t, uint64_t> images_with;  // boxable label -> train examples with a box of it
+  for (const auto& [key, e] : sample.examples) {
+    if (key.first != Split::kTrain) continue;
+    for (uint32_t label : std::set<uint32_t>(e.bobjects.label.begin(), e.bobjects.label.end())) {
+      ++images_with[label];
+    }
+  }
+  ASSERT_FALSE(images_with.empty());
+  // The label on most train examples, so --limit has something to cut.
+  const auto most = std::max_element(images_with.begin(), images_with.end(),
+                                     [](const auto& x, const auto& y) { return x.second < y.second; });
+  const std::string query = " --query 'box:#" + std::to_string(most->first) + "'";
+  const std::string common = "show " + sample.path + " --split train --config 300k --size 64";
+  CommandResult r = Oiv4kv(common + query + " --limit 100 --out " + dir.Sub("all.png"), true);
+  ASSERT_EQ(0, r.exit_code) << r.out;
+  EXPECT_NE(std::string::npos,
+            r.out.find(std::to_string(most->second) + " example" +
+                       (most->second == 1 ? "" : "s") + " of train (300k)"))
+      << r.out;
+  if (most->second > 1) {
+    r = Oiv4kv(common + query + " --limit 1 --out " + dir.Sub("one.png"), true);
+    ASSERT_EQ(0, r.exit_code) << r.out;
+    EXPECT_NE(std::string::npos, r.out.find("1 example")) << r.out;
+  }
+  r = Oiv4kv(common + " --query 'box:NoSuchClassAtAll' --out " + dir.Sub("x.png"), true);
+  EXPECT_EQ(1, r.exit_code) << r.out;
+  EXPECT_NE(std::string::npos, r.out.find("NoSuchClassAtAll")) << r.out;
 }
 
 TEST(CliShow, ErrorsSayWhatIsWrong) {
