@@ -9,25 +9,10 @@
 
 #include "store/convert/converter.h"
 #include "tools/commands.h"
+#include "tools/split_list.h"
 
 namespace oiv4kv::tools {
 namespace {
-
-Status ParseSplits(const std::string& list, std::vector<Split>* out) {
-  out->clear();
-  std::stringstream ss(list);
-  std::string name;
-  while (std::getline(ss, name, ',')) {
-    auto split = ParseSplit(name);
-    if (!split) {
-      return Status::InvalidArgument("unknown split '" + name + "' in --splits (" +
-                                     JoinNames(SplitNames()) + ")");
-    }
-    if (std::find(out->begin(), out->end(), *split) == out->end()) out->push_back(*split);
-  }
-  if (out->empty()) return Status::InvalidArgument("--splits names no split");
-  return Status::OK();
-}
 
 Status ParseConfigs(const std::string& list, std::vector<Config>* out) {
   out->clear();
@@ -136,7 +121,7 @@ void AddConvertCommand(CLI::App* app, int* exit_code) {
     r->config = r->configs.front();
     r->skip_bad_inputs = *ParseErrorPolicy(*on_error) == ErrorPolicy::kSkip;  // CLI11 checked it
     r->min_free_bytes = *min_free_mib << 20;
-    if (Status s = ParseSplits(*splits, &r->splits); !s.ok()) {
+    if (Status s = ParseSplitList(*splits, &r->splits); !s.ok()) {
       std::cerr << "oiv4-kv convert: " << s.message() << "\n";
       *exit_code = 2;
       return;

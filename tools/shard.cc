@@ -11,25 +11,10 @@
 #include "store/convert/plan.h"
 #include "store/convert/unit.h"
 #include "tools/commands.h"
+#include "tools/split_list.h"
 
 namespace oiv4kv::tools {
 namespace {
-
-Status ParseSplitList(const std::string& list, std::vector<Split>* out) {
-  out->clear();
-  std::stringstream ss(list);
-  std::string name;
-  while (std::getline(ss, name, ',')) {
-    auto split = ParseSplit(name);
-    if (!split) {
-      return Status::InvalidArgument("unknown split '" + name + "' in --splits (" +
-                                     JoinNames(SplitNames()) + ")");
-    }
-    if (std::find(out->begin(), out->end(), *split) == out->end()) out->push_back(*split);
-  }
-  if (out->empty()) return Status::InvalidArgument("--splits names no split");
-  return Status::OK();
-}
 
 void PrintProblems(const ConversionReport& report) {
   std::cerr << report.orphan_annotation_rows << " annotation rows name no image in the archives\n";

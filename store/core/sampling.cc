@@ -14,31 +14,9 @@ namespace {
 
 // splitmix64 seeded from (seed, epoch) with its own salt, so that its draws
 // are not the scan's permutation's.
-class SamplerRng {
- public:
-  SamplerRng(uint64_t seed, uint64_t epoch)
-      : state_(Mix64(seed ^ 0x6f69763473616d70ULL /* "oiv4samp" */) ^ Mix64(epoch)) {}
-  uint64_t Next() { return Mix64(state_ += 0x9e3779b97f4a7c15ULL); }
-  // Uniform in [0, 1): the top 53 bits.
-  double Unit() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }
-  // Uniform in [0, range), unbiased (Lemire 2019). REQUIRES: range > 0.
-  uint64_t Bounded(uint64_t range) {
-    __extension__ using U128 = unsigned __int128;
-    U128 m = static_cast<U128>(Next()) * range;
-    uint64_t low = static_cast<uint64_t>(m);
-    if (low < range) {
-      const uint64_t threshold = (0 - range) % range;
-      while (low < threshold) {
-        m = static_cast<U128>(Next()) * range;
-        low = static_cast<uint64_t>(m);
-      }
-    }
-    return static_cast<uint64_t>(m >> 64);
-  }
-
- private:
-  uint64_t state_;
-};
+SplitMix64 SamplerRng(uint64_t seed, uint64_t epoch) {
+  return SplitMix64(Mix64(seed ^ 0x6f69763473616d70ULL /* "oiv4samp" */) ^ Mix64(epoch));
+}
 
 struct Fnv {
   uint64_t h = 0xcbf29ce484222325ULL;
@@ -262,7 +240,7 @@ Status Sampler::FromClassSets(Split split, std::vector<uint64_t> indices,
 }
 
 std::vector<uint64_t> Sampler::Epoch(uint64_t seed, uint64_t epoch) const {
-  SamplerRng rng(seed, epoch);
+  SplitMix64 rng = SamplerRng(seed, epoch);
   std::vector<uint64_t> out;
   if (options_.method == SamplingMethod::kRepeatFactor) {
     out.reserve(indices_.size() + indices_.size() / 4);

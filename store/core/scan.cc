@@ -20,36 +20,14 @@ namespace {
 // The algorithm below is part of the on-disk contract of checkpoints: a
 // change reorders every epoch (tests/core/scan_test.cc pins it).
 
-// splitmix64 (Steele, Lea, Flood 2014), seeded from (seed, epoch).
-class Rng {
- public:
-  Rng(uint64_t seed, uint64_t epoch)
-      : state_(Mix64(seed) ^ Mix64(epoch ^ 0x6f69763473636e31ULL /* "oiv4scn1" */)) {}
-
-  uint64_t Next() { return Mix64(state_ += 0x9e3779b97f4a7c15ULL); }
-
-  // Uniform in [0, range), unbiased (Lemire 2019). REQUIRES: range > 0.
-  uint64_t Bounded(uint64_t range) {
-    __extension__ using U128 = unsigned __int128;
-    U128 m = static_cast<U128>(Next()) * range;
-    uint64_t low = static_cast<uint64_t>(m);
-    if (low < range) {
-      const uint64_t threshold = (0 - range) % range;
-      while (low < threshold) {
-        m = static_cast<U128>(Next()) * range;
-        low = static_cast<uint64_t>(m);
-      }
-    }
-    return static_cast<uint64_t>(m >> 64);
-  }
-
- private:
-  uint64_t state_;
-};
+// splitmix64 seeded from (seed, epoch).
+SplitMix64 EpochRng(uint64_t seed, uint64_t epoch) {
+  return SplitMix64(Mix64(seed) ^ Mix64(epoch ^ 0x6f69763473636e31ULL /* "oiv4scn1" */));
+}
 
 // Fisher-Yates (Durstenfeld): i from the end, j uniform in [0, i].
 template <typename T>
-void Permute(T* data, size_t n, Rng* rng) {
+void Permute(T* data, size_t n, SplitMix64* rng) {
   for (size_t i = n; i > 1; --i) {
     std::swap(data[i - 1], data[rng->Bounded(i)]);
   }
@@ -59,7 +37,7 @@ std::vector<uint64_t> EpochOrder(uint64_t n, const ScanOptions& o) {
   std::vector<uint64_t> order(n);
   std::iota(order.begin(), order.end(), uint64_t{0});
   if (o.order == ScanOrder::kSequential || n == 0) return order;
-  Rng rng(o.seed, o.epoch);
+  SplitMix64 rng = EpochRng(o.seed, o.epoch);
   if (o.order == ScanOrder::kShuffled) {
     Permute(order.data(), n, &rng);
     return order;
