@@ -79,6 +79,26 @@ Status AddSampleConfig(Writer* writer, Config config, SampleExampleGenerator* ge
   return writer->CommitConfig(config);
 }
 
+Status PutSampleVocabularies(Writer* writer, const SampleVocabularies& v) {
+  OIV4KV_RETURN_IF_ERROR(writer->PutVocabulary(VocabKind::kAll, v.all));
+  OIV4KV_RETURN_IF_ERROR(writer->PutVocabulary(VocabKind::kTrainable, v.trainable));
+  OIV4KV_RETURN_IF_ERROR(writer->PutVocabulary(VocabKind::kBoxable, v.boxable));
+  OIV4KV_RETURN_IF_ERROR(writer->PutVocabulary(VocabKind::kSource, v.source));
+  return Status::OK();
+}
+
+std::vector<uint8_t> JpegWithoutSegments(const std::vector<uint8_t>& jpeg, uint8_t marker) {
+  std::vector<uint8_t> out(jpeg.begin(), jpeg.begin() + 2);
+  size_t i = 2;
+  while (i + 4 <= jpeg.size() && jpeg[i] == 0xFF && jpeg[i + 1] != 0xDA) {
+    const size_t len = size_t{jpeg[i + 2]} << 8 | jpeg[i + 3];
+    if (jpeg[i + 1] != marker) out.insert(out.end(), jpeg.begin() + i, jpeg.begin() + i + 2 + len);
+    i += 2 + len;
+  }
+  out.insert(out.end(), jpeg.begin() + i, jpeg.end());
+  return out;
+}
+
 Status AddJpegConfig(Config config, SampleStore* sample) {
   std::unique_ptr<Writer> writer;
   OIV4KV_RETURN_IF_ERROR(Writer::Open(sample->path, WriterOptions(), &writer));
@@ -109,10 +129,7 @@ Status WriteSampleStore(const std::string& path, const SampleSpec& spec, SampleS
   std::unique_ptr<Writer> writer;
   OIV4KV_RETURN_IF_ERROR(Writer::Open(path, WriterOptions(), &writer));
   const SampleVocabularies& v = gen.vocabularies();
-  OIV4KV_RETURN_IF_ERROR(writer->PutVocabulary(VocabKind::kAll, v.all));
-  OIV4KV_RETURN_IF_ERROR(writer->PutVocabulary(VocabKind::kTrainable, v.trainable));
-  OIV4KV_RETURN_IF_ERROR(writer->PutVocabulary(VocabKind::kBoxable, v.boxable));
-  OIV4KV_RETURN_IF_ERROR(writer->PutVocabulary(VocabKind::kSource, v.source));
+  OIV4KV_RETURN_IF_ERROR(PutSampleVocabularies(writer.get(), v));
   for (Config c : spec.configs) OIV4KV_RETURN_IF_ERROR(writer->BeginConfig(c));
 
   // Examples are written in a shuffled order: the store must not depend on

@@ -109,6 +109,13 @@ class StoreSuite : public ::testing::Test {
 Status AddSampleConfig(Writer* writer, Config config, SampleExampleGenerator* gen,
                        SampleStore* sample);
 
+// Puts the generator's four vocabularies (all, trainable, boxable, source).
+Status PutSampleVocabularies(Writer* writer, const SampleVocabularies& v);
+
+// `jpeg` without its segments of `marker` before the first scan (0xDB:
+// quantization tables, 0xC4: Huffman tables).
+std::vector<uint8_t> JpegWithoutSegments(const std::vector<uint8_t>& jpeg, uint8_t marker);
+
 // Writes `config` into the committed store at sample->path with real JPEGs
 // (SyntheticImage encoded by TurboJPEG, 24..160 px a side, their true sizes
 // as metadata) for every example, and commits it; records them in `sample`.

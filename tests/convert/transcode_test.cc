@@ -875,20 +875,6 @@ TEST_F(TranscodeTest, TranscodeEachEqualsTranscodeAlone) {
   EXPECT_EQ(inputs.size() - 1, resized_twice);  // all but "not an image"
 }
 
-// `jpeg` without its segments of `marker` before the first scan (0xDB:
-// quantization tables, 0xC4: Huffman tables).
-std::vector<uint8_t> WithoutSegments(const std::vector<uint8_t>& jpeg, uint8_t marker) {
-  std::vector<uint8_t> out(jpeg.begin(), jpeg.begin() + 2);
-  size_t i = 2;
-  while (i + 4 <= jpeg.size() && jpeg[i] == 0xFF && jpeg[i + 1] != 0xDA) {
-    const size_t len = size_t{jpeg[i + 2]} << 8 | jpeg[i + 3];
-    if (jpeg[i + 1] != marker) out.insert(out.end(), jpeg.begin() + i, jpeg.begin() + i + 2 + len);
-    i += 2 + len;
-  }
-  out.insert(out.end(), jpeg.begin() + i, jpeg.end());
-  return out;
-}
-
 // libjpeg keeps the tables of the images a decompressor read and uses them
 // for a later image that lacks its own. A reused Transcoder must not: a JPEG
 // without quantization tables is refused as by a fresh one (OpenCV's
@@ -898,8 +884,8 @@ std::vector<uint8_t> WithoutSegments(const std::vector<uint8_t>& jpeg, uint8_t m
 TEST_F(TranscodeTest, ReuseUsesNoTablesOfEarlierImages) {
   const std::vector<uint8_t> baseline = Jpeg(SyntheticImage(64, 48, 1));
   const std::vector<uint8_t> progressive = Jpeg(SyntheticImage(40, 30, 2), {85, 2, true});
-  const std::vector<uint8_t> no_dqt = WithoutSegments(baseline, 0xDB);
-  const std::vector<uint8_t> no_dht = WithoutSegments(baseline, 0xC4);
+  const std::vector<uint8_t> no_dqt = testing::JpegWithoutSegments(baseline, 0xDB);
+  const std::vector<uint8_t> no_dht = testing::JpegWithoutSegments(baseline, 0xC4);
   ASSERT_LT(no_dqt.size(), baseline.size());
   ASSERT_LT(no_dht.size(), baseline.size());
   TranscodeResult r;

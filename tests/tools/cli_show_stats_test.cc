@@ -196,10 +196,7 @@ Status WriteOneBoxStore(const std::string& path, OneBoxStore* out) {
   std::unique_ptr<Writer> writer;
   OIV4KV_RETURN_IF_ERROR(Writer::Open(path, WriterOptions(), &writer));
   const SampleVocabularies& v = gen.vocabularies();
-  OIV4KV_RETURN_IF_ERROR(writer->PutVocabulary(VocabKind::kAll, v.all));
-  OIV4KV_RETURN_IF_ERROR(writer->PutVocabulary(VocabKind::kTrainable, v.trainable));
-  OIV4KV_RETURN_IF_ERROR(writer->PutVocabulary(VocabKind::kBoxable, v.boxable));
-  OIV4KV_RETURN_IF_ERROR(writer->PutVocabulary(VocabKind::kSource, v.source));
+  OIV4KV_RETURN_IF_ERROR(testing::PutSampleVocabularies(writer.get(), v));
   OIV4KV_RETURN_IF_ERROR(writer->BeginConfig(Config::kOriginal));
   ExampleData e;
   for (uint64_t id = 1; e.bobjects.label.empty(); ++id) e = gen.Next(Split::kValidation, id);
