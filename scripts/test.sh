@@ -42,6 +42,8 @@ build_and_test build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 if [ "$sanitizers" = 1 ]; then
   echo "== build and test under ASan+UBSan (build-asan/)"
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+  # tests/lsan.supp: third-party memory held at exit, each with its reason.
+  export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp"
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   build_and_test build-asan -DCMAKE_BUILD_TYPE=Debug -DOIV4KV_SANITIZE=ON \
     -DOIV4KV_BUILD_BENCHMARKS=OFF
