@@ -20,7 +20,17 @@ for arg in "$@"; do
   esac
 done
 
-[ "$setup" = 1 ] && bash scripts/setup.sh
+# Each tier's wall time, printed as it ends and together at the end, so CI's
+# log shows where its minutes go.
+tier_start=$SECONDS
+tier_times=()
+tier_done() {  # NAME
+  tier_times+=("$(printf '%-28s %4d s' "$1" $((SECONDS - tier_start)))")
+  echo "== $1: $((SECONDS - tier_start)) s"
+  tier_start=$SECONDS
+}
+
+if [ "$setup" = 1 ]; then bash scripts/setup.sh; tier_done "setup"; fi
 jobs=$(nproc)
 
 # The Python module is built for, and its tests run with, Debian's python3:
@@ -38,6 +48,7 @@ build_and_test() {  # DIR [cmake args...]
 
 echo "== build and test (build/)"
 build_and_test build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+tier_done "build and test"
 
 if [ "$sanitizers" = 1 ]; then
   echo "== build and test under ASan+UBSan (build-asan/)"
@@ -47,6 +58,7 @@ if [ "$sanitizers" = 1 ]; then
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   build_and_test build-asan -DCMAKE_BUILD_TYPE=Debug -DOIV4KV_SANITIZE=ON \
     -DOIV4KV_BUILD_BENCHMARKS=OFF
+  tier_done "ASan+UBSan"
 fi
 
 # ThreadSanitizer: only the tests of code that runs threads (the Loader's
@@ -80,6 +92,7 @@ if [ "$tsan" = 1 ]; then
     tsan_status=1
   fi
   [ "$tsan_status" = 0 ] || exit "$tsan_status"
+  tier_done "TSan"
 fi
 
 # Fuzzing, the short tier: scripts/fuzz.sh --short builds the libFuzzer
@@ -94,4 +107,8 @@ fi
 if [ "$fuzz" = 1 ]; then
   echo "== fuzz targets, short tier (build-fuzz/)"
   bash scripts/fuzz.sh --short
+  tier_done "fuzz, short tier"
 fi
+
+echo "== all tests passed; wall time per tier:"
+printf '   %s\n' "${tier_times[@]}"
