@@ -44,18 +44,6 @@ Split SplitArg(const std::string& name) {
   return *split;
 }
 
-// An image id: an int, or text by the rule of oiv4kv/image_id.h: 16 hex
-// digits (either case), with or without ".jpg" (as in "image/filename").
-uint64_t ImageIdArg(const py::handle& id) {
-  if (py::isinstance<py::int_>(id)) return id.cast<uint64_t>();
-  if (py::isinstance<py::str>(id)) {
-    const std::string text = id.cast<std::string>();
-    if (const std::optional<uint64_t> value = ParseImageId(text)) return *value;
-    throw py::value_error("image id '" + text + "' is not 16 hex digits (optionally with .jpg)");
-  }
-  throw py::type_error("an image id is an int or a string of 16 hex digits");
-}
-
 // Python's index rules: negative counts from the end; IndexError outside.
 uint64_t IndexArg(const Store& store, Split split, int64_t index) {
   const auto n = static_cast<int64_t>(store.NumExamples(split));
@@ -175,6 +163,18 @@ std::shared_ptr<StoreHandle> OpenHandle(const std::string& path, bool index_anno
 }
 
 }  // namespace
+
+// An image id: an int, or text by the rule of oiv4kv/image_id.h: 16 hex
+// digits (either case), with or without ".jpg" (as in "image/filename").
+uint64_t ImageIdArg(const py::handle& id) {
+  if (py::isinstance<py::int_>(id)) return id.cast<uint64_t>();
+  if (py::isinstance<py::str>(id)) {
+    const std::string text = id.cast<std::string>();
+    if (const std::optional<uint64_t> value = ParseImageId(text)) return *value;
+    throw py::value_error("image id '" + text + "' is not 16 hex digits (optionally with .jpg)");
+  }
+  throw py::type_error("an image id is an int or a string of 16 hex digits");
+}
 
 // Store::DefaultConfig: the rule the command line uses too.
 Config DefaultConfig(const Store& store) {
