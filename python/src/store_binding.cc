@@ -176,6 +176,16 @@ uint64_t ImageIdArg(const py::handle& id) {
   throw py::type_error("an image id is an int or a string of 16 hex digits");
 }
 
+std::vector<int64_t> SlicePositions(const py::slice& slice, size_t size) {
+  py::ssize_t start, stop, step, length;
+  if (!slice.compute(static_cast<py::ssize_t>(size), &start, &stop, &step, &length)) {
+    throw py::error_already_set();
+  }
+  std::vector<int64_t> positions;
+  for (py::ssize_t k = 0; k < length; ++k) positions.push_back(start + k * step);
+  return positions;
+}
+
 // Store::DefaultConfig: the rule the command line uses too.
 Config DefaultConfig(const Store& store) {
   const std::optional<Config> config = store.DefaultConfig();
@@ -238,12 +248,7 @@ split.get(image_id) return the TFDS-shaped dict (see oiv4kv.Store).
       .def("__len__", [](const SplitRef& s) { return s.handle->Get()->NumExamples(s.split); })
       .def("__getitem__", &ExampleAt, py::arg("index"))
       .def("__getitem__", [](const SplitRef& s, const py::slice& slice) {
-             size_t start, stop, step, length;
-             const size_t n = s.handle->Get()->NumExamples(s.split);
-             if (!slice.compute(n, &start, &stop, &step, &length)) throw py::error_already_set();
-             std::vector<int64_t> indices;
-             for (size_t k = 0; k < length; ++k) indices.push_back(static_cast<int64_t>(start + k * step));
-             return ExamplesAt(s, indices);
+             return ExamplesAt(s, SlicePositions(slice, s.handle->Get()->NumExamples(s.split)));
            })
       .def("examples", &ExamplesAt, py::arg("indices"),
            "The examples at `indices`, read in one batch (MultiAt) without the GIL.")

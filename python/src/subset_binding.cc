@@ -160,13 +160,7 @@ one subset is refused by a scan of another.
              return SplitObject(s).attr("__getitem__")(SplitIndexAt(s, position));
            }, py::arg("index"))
       .def("__getitem__", [](const SubsetRef& s, const py::slice& slice) {
-             size_t start, stop, step, length;
-             if (!slice.compute(s.indices->size(), &start, &stop, &step, &length)) {
-               throw py::error_already_set();
-             }
-             std::vector<int64_t> positions;
-             for (size_t k = 0; k < length; ++k) positions.push_back(static_cast<int64_t>(start + k * step));
-             return ExamplesAt(s, positions);
+             return ExamplesAt(s, SlicePositions(slice, s.indices->size()));
            })
       .def("examples", &ExamplesAt, py::arg("indices"),
            "The examples at subset positions `indices`, read in one batch (Split.examples).")

@@ -90,6 +90,7 @@ def test_images_are_those_of_the_split(train, expected):
 def test_select_on_a_subset_intersects(train, label, expected):
     other = common_box_other(train, label)
     both = [i for i in expected if other in box_labels(train[i])]
+    assert both  # `other` was picked among the labels sharing images with `label`
     sub = train.select(f"box:#{label}").select(f"box:#{other}")
     assert list(sub.indices) == both
     assert sub.query == f"(box:#{label}) AND (box:#{other})"
