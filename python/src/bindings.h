@@ -28,6 +28,8 @@ Config DefaultConfig(const Store& store);
 // An image id argument: an int, or text by the rule of oiv4kv/image_id.h
 // (16 hex digits, with or without ".jpg"); ValueError / TypeError otherwise.
 uint64_t ImageIdArg(const pybind11::handle& id);
+// A store's options as the keyword arguments of oiv4kv.Store (pickling).
+pybind11::dict OptionsDict(const StoreOptions& options);
 // The positions a slice of a sequence of `size` selects, in its order.
 std::vector<int64_t> SlicePositions(const pybind11::slice& slice, size_t size);
 // Parses a config name or None (the default); raises ValueError on others.

@@ -142,15 +142,6 @@ std::vector<std::string> StoreConfigNames(const Store& store) {
   return names;
 }
 
-py::dict OptionsDict(const StoreOptions& o) {
-  py::dict d;
-  d["index_annotations"] = o.index_annotations;
-  d["verify_checksums"] = o.verify_checksums;
-  d["verify_records"] = o.verify_records;
-  d["allow_incomplete"] = o.allow_incomplete;
-  return d;
-}
-
 std::shared_ptr<StoreHandle> OpenHandle(const std::string& path, bool index_annotations,
                                         bool verify_checksums, bool verify_records,
                                         bool allow_incomplete) {
@@ -184,6 +175,15 @@ std::vector<int64_t> SlicePositions(const py::slice& slice, size_t size) {
   std::vector<int64_t> positions;
   for (py::ssize_t k = 0; k < length; ++k) positions.push_back(start + k * step);
   return positions;
+}
+
+py::dict OptionsDict(const StoreOptions& o) {
+  py::dict d;
+  d["index_annotations"] = o.index_annotations;
+  d["verify_checksums"] = o.verify_checksums;
+  d["verify_records"] = o.verify_records;
+  d["allow_incomplete"] = o.allow_incomplete;
+  return d;
 }
 
 // Store::DefaultConfig: the rule the command line uses too.

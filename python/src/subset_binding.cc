@@ -197,7 +197,21 @@ one subset is refused by a scan of another.
                  s.query.empty() ? text : "(" + s.query + ") AND (" + text + ")";
              return MakeSubset(s.split, std::move(both), query);
            }, py::arg("query"), "The examples of this subset that also meet `query` (Split.select).")
-      .def("__repr__", &Repr);
+      .def("__repr__", &Repr)
+      // Pickled as the store's path and options, the split and the indices
+      // (spawned DataLoader workers): unpickling opens the store again.
+      .def(py::pickle(
+          [](const SubsetRef& s) {
+            return py::make_tuple(s.split.handle->path(), OptionsDict(s.split.handle->options()),
+                                  SplitNameOf(s.split), py::cast(*s.indices), s.query);
+          },
+          [](const py::tuple& t) {
+            const py::object store =
+                py::module_::import("oiv4kv").attr("Store")(t[0], **t[1].cast<py::dict>());
+            const SplitRef split = store.attr("split")(t[2]).cast<SplitRef>();
+            return MakeSubset(split, IndicesArg(split, t[3].cast<py::list>()),
+                              t[4].cast<std::string>());
+          }));
   DefSubsetScan(subset_class);
 
   auto split_class = py::reinterpret_borrow<py::class_<SplitRef>>(m.attr("Split"));

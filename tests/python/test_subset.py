@@ -3,6 +3,8 @@ and scans, the native Loader and the torch datasets over a subset. Expected
 values come from a brute-force filter over every example of the split, read
 back as dicts (split[i]), never from the subset code."""
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -71,6 +73,14 @@ def test_select_reads_like_the_brute_force_list(train, label, expected):
     assert isinstance(dogs.split, oiv4kv.Split)
     assert repr(dogs) == (f"<oiv4kv.Subset train: {len(expected)} of {len(train)} examples, "
                           f"query 'box:#{label}'>")
+
+
+def test_pickle_keeps_store_split_indices_and_query(train, label, expected):
+    dogs = train.select(f"box:#{label}")
+    copy = pickle.loads(pickle.dumps(dogs))
+    assert repr(copy) == repr(dogs)
+    assert list(copy.indices) == expected
+    assert copy[0]["image/filename"] == filename(train, expected[0])
 
 
 def test_get_refuses_an_image_of_the_split_outside_the_subset(train, label, expected):
@@ -202,3 +212,15 @@ def test_torch_datasets_over_a_subset(store, train, label, expected):
     native = ot.Loader(store, dogs, batch_size=4, size=(16, 16), threads=2)
     ids = [int(i) & (2**64 - 1) for b in native for i, v in zip(b["image_id"], b["valid"]) if v]
     assert sorted(ids) == sorted(int(train.ids[i]) for i in expected)
+
+
+@pytest.mark.parametrize("context", ["fork", "spawn"])
+def test_map_dataset_over_a_subset_in_workers(store, train, label, expected, context):
+    torch = pytest.importorskip("torch")
+    ot = pytest.importorskip("oiv4kv.torch")
+    dogs = train.select(f"box:#{label}")
+    ds = ot.OpenImagesDataset(store, dogs, images=False)
+    loader = torch.utils.data.DataLoader(ds, batch_size=3, num_workers=2, collate_fn=ot.collate,
+                                         multiprocessing_context=context, timeout=120)
+    names = [name for batch in loader for name in batch["image/filename"]]
+    assert names == [filename(train, i) for i in expected]
