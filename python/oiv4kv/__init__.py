@@ -10,6 +10,9 @@ RocksDB store written by `oiv4-kv convert`, without copies.
         ...
     for batch in oiv4kv.Loader(store, "train", batch_size=256, size=(224, 224), seed=1):
         images = batch["image"]        # B x 224 x 224 x 3 uint8, valid until the next batch
+    dogs = train.select("box:Dog")     # an oiv4kv.Subset: len, [i], ids, scan, as a split
+    for batch in oiv4kv.Loader(store, dogs, batch_size=64):   # only the subset's examples
+        ...
 
 The PyTorch adaptor is `oiv4kv.torch` (importing this module does not import
 torch).
@@ -30,6 +33,7 @@ from oiv4kv._oiv4kv import (  # noqa: F401
     Split,
     Store,
     StoreIOError,
+    Subset,
     TRANSFORMS,
     TransformOptions,
     Vocabulary,
@@ -40,5 +44,5 @@ from oiv4kv._oiv4kv import (  # noqa: F401
 __all__ = [
     "CONFIGS", "SCHEMA_VERSION", "SPLITS", "CorruptionError", "DecodeOptions", "Error",
     "InvalidArgumentError", "Loader", "NotFoundError", "NotSupportedError", "ScanIterator", "Split",
-    "Store", "StoreIOError", "TRANSFORMS", "TransformOptions", "Vocabulary", "decode",
+    "Store", "StoreIOError", "Subset", "TRANSFORMS", "TransformOptions", "Vocabulary", "decode",
 ]

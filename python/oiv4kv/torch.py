@@ -263,6 +263,22 @@ def _open(store: Union[str, "oiv4kv.Store"]) -> "oiv4kv.Store":
     return store if isinstance(store, oiv4kv.Store) else oiv4kv.Store(store)
 
 
+def _split_of(store: "oiv4kv.Store",
+              split: Union[str, "oiv4kv.Subset"]) -> Union["oiv4kv.Split", "oiv4kv.Subset"]:
+    """What a dataset reads: the store's split of that name, or the Subset given
+    (Split.select / Split.subset), whose positions 0..len-1 are its examples."""
+    return split if isinstance(split, oiv4kv.Subset) else store.split(split)
+
+
+def _subset_identity(split: Union[str, "oiv4kv.Subset"]) -> Optional[str]:
+    """For a state's identity: which subset (its size and a digest of its
+    indices), None for a whole split."""
+    if not isinstance(split, oiv4kv.Subset):
+        return None
+    import hashlib
+    return f"{len(split)}:{hashlib.sha1(split.indices.tobytes()).hexdigest()[:16]}"
+
+
 def _decode_options(decode: Decode) -> Optional["oiv4kv.DecodeOptions"]:
     if isinstance(decode, oiv4kv.DecodeOptions):
         return decode
@@ -270,7 +286,8 @@ def _decode_options(decode: Decode) -> Optional["oiv4kv.DecodeOptions"]:
 
 
 class OpenImagesDataset(Dataset):
-    """Map-style: dataset[i] is example i of the split (ids ascending).
+    """Map-style: dataset[i] is example i of the split (ids ascending), or of
+    the oiv4kv.Subset given as `split` (split.select("box:Dog")).
 
     store: a path or an oiv4kv.Store. config: the image config (default:
     store.default_config, the first complete of 300k, 200k, original, as the
@@ -281,7 +298,8 @@ class OpenImagesDataset(Dataset):
     numpy dict as oiv4kv returns it).
     """
 
-    def __init__(self, store: Union[str, "oiv4kv.Store"], split: str = "train", *,
+    def __init__(self, store: Union[str, "oiv4kv.Store"],
+                 split: Union[str, "oiv4kv.Subset"] = "train", *,
                  config: Optional[str] = None, images: bool = True, decode: Decode = True,
                  tensors: bool = True, transform: Optional[Callable[[Example], Any]] = None):
         self.store = _open(store)
@@ -291,13 +309,13 @@ class OpenImagesDataset(Dataset):
         self.decode = _decode_options(decode)
         self.tensors = tensors
         self.transform = transform
-        self._len = len(self.store.split(split))
+        self._len = len(_split_of(self.store, split))
 
     def __len__(self) -> int:
         return self._len
 
     def __getitem__(self, index: int) -> Any:
-        split = self.store.split(self.split)
+        split = _split_of(self.store, self.split)
         example = split[index]
         if self.images:
             if self.decode is not None:
@@ -330,7 +348,7 @@ def _from_environment() -> "Optional[tuple[int, int]]":
 _EPOCH, _RESUME_EPOCH, _RESUME_AT = 0, 1, 2
 _STATE_VERSION = 1
 # The fields of state_dict() that must match the dataset it is loaded into.
-_STATE_IDENTITY = ("split", "examples", "order", "seed", "block_size", "window", "batch_size",
+_STATE_IDENTITY = ("split", "subset", "examples", "order", "seed", "block_size", "window", "batch_size",
                    "rank", "world_size", "drop_last", "pad")
 
 
@@ -364,10 +382,13 @@ class OpenImagesIterableDataset(IterableDataset):
     when its iteration starts, so it reaches persistent workers too.
     state_dict()/load_state_dict() save and restore the position of the
     current epoch (what loader() delivered); see their docs. Other arguments
-    as in OpenImagesDataset and oiv4kv.Split.scan.
+    as in OpenImagesDataset and oiv4kv.Split.scan. `split` may be an
+    oiv4kv.Subset: the epoch then permutes and shards its examples only, and
+    a state of one subset is refused by a dataset over another.
     """
 
-    def __init__(self, store: Union[str, "oiv4kv.Store"], split: str = "train", *,
+    def __init__(self, store: Union[str, "oiv4kv.Store"],
+                 split: Union[str, "oiv4kv.Subset"] = "train", *,
                  config: Optional[str] = None, images: bool = True, decode: Decode = True,
                  tensors: bool = True, transform: Optional[Callable[[Example], Any]] = None,
                  order: str = "shuffled", seed: int = 0, batch_size: int = 64,
@@ -394,7 +415,7 @@ class OpenImagesIterableDataset(IterableDataset):
         if drop_last and pad:
             raise ValueError("drop_last and pad exclude each other: pick one")
         self.drop_last, self.pad = drop_last, pad
-        self.num_examples = len(self.store.split(split))
+        self.num_examples = len(_split_of(self.store, split))
         if (rank is None) != (world_size is None):
             raise ValueError("give both rank and world_size, or neither")
         if rank is not None:
@@ -483,10 +504,11 @@ class OpenImagesIterableDataset(IterableDataset):
         return end - begin
 
     def rank_indices(self, epoch: Optional[int] = None) -> np.ndarray:
-        """This rank's sequence of an epoch: example indices of the split, in
-        the order the DataLoader delivers them."""
+        """This rank's sequence of an epoch: example indices of the split (of
+        a Subset: the split's indices of its examples), in the order the
+        DataLoader delivers them."""
         epoch = self.epoch if epoch is None else epoch
-        order = self.store.split(self.split).scan(
+        order = _split_of(self.store, self.split).scan(
             order=self.order, seed=self.seed, epoch=epoch, block_size=self.block_size,
             window=self.window, prefetch_batches=0).indices.astype(np.int64)
         begin, end = self._shard_bounds(self.rank)
@@ -516,7 +538,9 @@ class OpenImagesIterableDataset(IterableDataset):
         epoch = int(self._shared[_EPOCH])
         start = int(self._shared[_RESUME_AT]) if self._shared[_RESUME_EPOCH] == epoch else 0
         indices = self.rank_indices(epoch)[start:]
-        split = self.store.split(self.split)
+        split = _split_of(self.store, self.split)
+        if isinstance(split, oiv4kv.Subset):
+            split = split.split  # the indices are the split's
         images = self.images and self.config is not None
         step = self.batch_size
         for begin in range(worker * step, len(indices), workers * step):
@@ -578,7 +602,8 @@ class OpenImagesIterableDataset(IterableDataset):
         self._delivered = delivered
 
     def _identity(self) -> Dict[str, Any]:
-        return dict(split=self.split, examples=self.num_examples, order=self.order,
+        name = self.split.name if isinstance(self.split, oiv4kv.Subset) else self.split
+        return dict(split=name, subset=_subset_identity(self.split), examples=self.num_examples, order=self.order,
                     seed=self.seed, block_size=self.block_size, window=self.window,
                     batch_size=self.batch_size, rank=self.rank, world_size=self.world_size,
                     drop_last=self.drop_last, pad=self.pad)
@@ -675,6 +700,7 @@ class Loader:
                 ...                                  # batch["image"], batch["valid"]
                 checkpoint = loader.state_dict()     # load_state_dict(checkpoint) resumes
 
+    `split` is a split name or an oiv4kv.Subset (only its examples are read).
     Arguments: those of oiv4kv.Loader (batch_size, size, transform, order,
     seed, threads, prefetch, remainder, bad_image, layout, dtype, mean, std,
     block_size, window, config) and epoch; the shard is this rank's: rank and
@@ -686,8 +712,8 @@ class Loader:
     (ValueError where torch.cuda.is_available() is False).
     """
 
-    def __init__(self, store: Union[str, "oiv4kv.Store"], split: str = "train", *,
-                 epoch: int = 0, rank: Optional[int] = None,
+    def __init__(self, store: Union[str, "oiv4kv.Store"],
+                 split: Union[str, "oiv4kv.Subset"] = "train", *, epoch: int = 0, rank: Optional[int] = None,
                  world_size: Optional[int] = None, pin_memory: bool = False, **kwargs):
         for name in ("shard_index", "num_shards", "state"):
             if name in kwargs:

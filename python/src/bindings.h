@@ -25,6 +25,13 @@ struct SplitRef {
 // the first complete of 300k, 200k, original (the CLI's rule too). Raises
 // NotSupportedError if there is none.
 Config DefaultConfig(const Store& store);
+// An image id argument: an int, or text by the rule of oiv4kv/image_id.h
+// (16 hex digits, with or without ".jpg"); ValueError / TypeError otherwise.
+uint64_t ImageIdArg(const pybind11::handle& id);
+// A store's options as the keyword arguments of oiv4kv.Store (pickling).
+pybind11::dict OptionsDict(const StoreOptions& options);
+// The positions a slice of a sequence of `size` selects, in its order.
+std::vector<int64_t> SlicePositions(const pybind11::slice& slice, size_t size);
 // Parses a config name or None (the default); raises ValueError on others.
 Config ConfigArg(const Store& store, const std::optional<std::string>& name);
 
@@ -50,5 +57,17 @@ void BindScan(pybind11::module_& m);
 void BindDecode(pybind11::module_& m);
 void BindLoader(pybind11::module_& m);
 void BindQuery(pybind11::module_& m);  // query_binding.cc
+
+// oiv4kv.Subset: some examples of a split, as split indices (subset_binding.cc).
+struct SubsetRef {
+  SplitRef split;
+  // Strictly ascending split indices; shared with the scans and loaders
+  // over the subset (ScanOptions::subset), never copied.
+  std::shared_ptr<const std::vector<uint64_t>> indices;
+  std::string query;  // the select() text it came from; empty for subset()
+};
+void BindSubset(pybind11::module_& m);
+// Defines Subset.scan, with Split.scan's arguments (scan_binding.cc).
+void DefSubsetScan(pybind11::class_<SubsetRef>& subset_class);
 
 }  // namespace oiv4kv::python

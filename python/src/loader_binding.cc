@@ -291,7 +291,10 @@ preallocated batches (oiv4kv/loader.h).
       ...                         # batch["valid"], batch["bobjects"], ...
   state = loader.state()          # oiv4kv.Loader(..., state=state) resumes
 
-store: an oiv4kv.Store or its path; split: its name.
+store: an oiv4kv.Store or its path; split: its name, or an oiv4kv.Subset of
+  one of its splits (split.select("box:Dog")): the loader then reads only the
+  subset's examples, shuffled and sharded over them, and len() and state()
+  follow the subset (a state of one subset is refused by another).
 size: (height, width) of the output, or one int for a square; None: the
   options object's size, or 224 x 224.
 transform: a name with torchvision's defaults ('random_resized_crop',
@@ -322,7 +325,7 @@ coordinates, label, source, kept, is_*): example i's rows are
 offsets[i]:offsets[i + 1]. The GIL is released while a batch is waited for.
 len() is the number of batches of this shard's epoch.
 )doc")
-      .def(py::init([](py::object store, const std::string& split, uint32_t batch_size,
+      .def(py::init([](py::object store, const py::object& split, uint32_t batch_size,
                        const py::object& size, const py::object& transform,
                        const std::string& order, uint64_t seed, uint64_t epoch,
                        uint32_t shard_index, uint32_t num_shards, uint32_t threads,
@@ -334,8 +337,25 @@ len() is the number of batches of this shard's epoch.
              if (py::isinstance<py::str>(store)) {
                store = py::module_::import("oiv4kv").attr("Store")(store);
              }
-             SplitRef ref = store.attr("split")(split).cast<SplitRef>();
+             // A Subset: scan its examples (ScanOptions::subset, shared, no copy).
+             std::shared_ptr<const std::vector<uint64_t>> subset;
+             std::optional<SplitRef> split_ref;
+             if (py::isinstance<SubsetRef>(split)) {
+               const auto& s = split.cast<const SubsetRef&>();
+               if (s.split.handle->path() != store.attr("path").cast<std::string>()) {
+                 throw py::value_error("the Subset is of the store at " + s.split.handle->path() +
+                                       ", not of " + store.attr("path").cast<std::string>());
+               }
+               split_ref = s.split;
+               subset = s.indices;
+             } else if (py::isinstance<py::str>(split)) {
+               split_ref = store.attr("split")(split).cast<SplitRef>();
+             } else {
+               throw py::type_error("split must be a split name or an oiv4kv.Subset");
+             }
+             SplitRef ref = std::move(*split_ref);
              LoaderOptions o;
+             o.scan.subset = std::move(subset);
              o.scan.order = EnumArg<ScanOrder>("order", order, ParseScanOrder, ScanOrderNames());
              o.scan.seed = seed;
              o.scan.epoch = epoch;

@@ -124,33 +124,19 @@ class ScanIterator {
   uint64_t generation_ = 0;
 };
 
-}  // namespace
-
-void BindScan(py::module_& m) {
-  py::class_<ScanIterator>(m, "ScanIterator", R"doc(
-One shard of one epoch of a split, as Split.scan returns it. Iterating yields
-TFDS-shaped dicts (with "image" when the scan has a config). state() is a
-string that Split.scan(state=...) resumes from: the next example after the
-last one yielded. len() is the number of examples in this shard's epoch.
-)doc")
-      .def("__iter__", [](ScanIterator& it) -> ScanIterator& { return it; })
-      .def("__next__", &ScanIterator::Next)
-      .def("__len__", &ScanIterator::size)
-      .def("state", &ScanIterator::State)
-      .def_property_readonly("epoch", &ScanIterator::epoch)
-      .def_property_readonly("offset", &ScanIterator::offset,
-                             "Examples of this shard's epoch already yielded.")
-      .def_property_readonly("indices", &ScanIterator::Indices,
-                             "This shard's example indices in scan order (a copy).");
-
-  auto split_class = py::reinterpret_borrow<py::class_<SplitRef>>(m.attr("Split"));
-  split_class.def(
+// Defines `scan` on Split and Subset alike: `split_of(ref)` is the SplitRef,
+// `subset_of(ref)` the ScanOptions::subset (null for a whole split).
+template <typename Ref, typename SplitOf, typename SubsetOf>
+void DefScan(py::class_<Ref>& cls, SplitOf split_of, SubsetOf subset_of) {
+  cls.def(
       "scan",
-      [](const SplitRef& split, const std::string& order, uint64_t seed, uint64_t epoch,
+      [split_of, subset_of](const Ref& ref, const std::string& order, uint64_t seed, uint64_t epoch,
          uint32_t shard_index, uint32_t num_shards, uint32_t batch_size, uint32_t prefetch_batches,
          uint32_t block_size, uint32_t window, const std::optional<std::string>& config,
          const py::object& decode, const std::optional<std::string>& state) {
+        const SplitRef& split = split_of(ref);
         ScanOptions o;
+        o.subset = subset_of(ref);
         o.order = EnumArg<ScanOrder>("order", order, ParseScanOrder, ScanOrderNames());
         o.seed = seed;
         o.epoch = epoch;
@@ -185,7 +171,8 @@ last one yielded. len() is the number of examples in this shard's epoch.
       py::arg("prefetch_batches") = 2, py::arg("block_size") = 256, py::arg("window") = 16,
       py::arg("config") = py::none(), py::arg("decode") = false, py::arg("state") = py::none(),
       R"doc(
-Iterates shard `shard_index` of `num_shards` of epoch `epoch` of the split in
+Iterates shard `shard_index` of `num_shards` of epoch `epoch` of the split
+(of a Subset: of its examples, the split's indices it holds) in
 `order` ('sequential', 'shuffled' or 'block_shuffled'), a pure function of
 (seed, epoch, split size, order, block_size, window): shards are disjoint and
 together cover the epoch exactly once. Reads `batch_size` examples at a time
@@ -199,6 +186,35 @@ state: a string from ScanIterator.state(); the scan continues right after the
   window, shard): ValueError, naming the field that differs, if it is not
   this scan's. Version-1 states ("scan1:...") are refused.
 )doc");
+}
+
+}  // namespace
+
+void BindScan(py::module_& m) {
+  py::class_<ScanIterator>(m, "ScanIterator", R"doc(
+One shard of one epoch of a split, as Split.scan returns it. Iterating yields
+TFDS-shaped dicts (with "image" when the scan has a config). state() is a
+string that Split.scan(state=...) resumes from: the next example after the
+last one yielded. len() is the number of examples in this shard's epoch.
+)doc")
+      .def("__iter__", [](ScanIterator& it) -> ScanIterator& { return it; })
+      .def("__next__", &ScanIterator::Next)
+      .def("__len__", &ScanIterator::size)
+      .def("state", &ScanIterator::State)
+      .def_property_readonly("epoch", &ScanIterator::epoch)
+      .def_property_readonly("offset", &ScanIterator::offset,
+                             "Examples of this shard's epoch already yielded.")
+      .def_property_readonly("indices", &ScanIterator::Indices,
+                             "This shard's example indices in scan order (a copy).");
+
+  auto split_class = py::reinterpret_borrow<py::class_<SplitRef>>(m.attr("Split"));
+  DefScan(split_class, [](const SplitRef& s) -> const SplitRef& { return s; },
+          [](const SplitRef&) { return std::shared_ptr<const std::vector<uint64_t>>(); });
+}
+
+void DefSubsetScan(py::class_<SubsetRef>& subset_class) {
+  DefScan(subset_class, [](const SubsetRef& s) -> const SplitRef& { return s.split; },
+          [](const SubsetRef& s) { return s.indices; });
 }
 
 }  // namespace oiv4kv::python

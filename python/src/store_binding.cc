@@ -44,18 +44,6 @@ Split SplitArg(const std::string& name) {
   return *split;
 }
 
-// An image id: an int, or text by the rule of oiv4kv/image_id.h: 16 hex
-// digits (either case), with or without ".jpg" (as in "image/filename").
-uint64_t ImageIdArg(const py::handle& id) {
-  if (py::isinstance<py::int_>(id)) return id.cast<uint64_t>();
-  if (py::isinstance<py::str>(id)) {
-    const std::string text = id.cast<std::string>();
-    if (const std::optional<uint64_t> value = ParseImageId(text)) return *value;
-    throw py::value_error("image id '" + text + "' is not 16 hex digits (optionally with .jpg)");
-  }
-  throw py::type_error("an image id is an int or a string of 16 hex digits");
-}
-
 // Python's index rules: negative counts from the end; IndexError outside.
 uint64_t IndexArg(const Store& store, Split split, int64_t index) {
   const auto n = static_cast<int64_t>(store.NumExamples(split));
@@ -154,15 +142,6 @@ std::vector<std::string> StoreConfigNames(const Store& store) {
   return names;
 }
 
-py::dict OptionsDict(const StoreOptions& o) {
-  py::dict d;
-  d["index_annotations"] = o.index_annotations;
-  d["verify_checksums"] = o.verify_checksums;
-  d["verify_records"] = o.verify_records;
-  d["allow_incomplete"] = o.allow_incomplete;
-  return d;
-}
-
 std::shared_ptr<StoreHandle> OpenHandle(const std::string& path, bool index_annotations,
                                         bool verify_checksums, bool verify_records,
                                         bool allow_incomplete) {
@@ -175,6 +154,37 @@ std::shared_ptr<StoreHandle> OpenHandle(const std::string& path, bool index_anno
 }
 
 }  // namespace
+
+// An image id: an int, or text by the rule of oiv4kv/image_id.h: 16 hex
+// digits (either case), with or without ".jpg" (as in "image/filename").
+uint64_t ImageIdArg(const py::handle& id) {
+  if (py::isinstance<py::int_>(id)) return id.cast<uint64_t>();
+  if (py::isinstance<py::str>(id)) {
+    const std::string text = id.cast<std::string>();
+    if (const std::optional<uint64_t> value = ParseImageId(text)) return *value;
+    throw py::value_error("image id '" + text + "' is not 16 hex digits (optionally with .jpg)");
+  }
+  throw py::type_error("an image id is an int or a string of 16 hex digits");
+}
+
+std::vector<int64_t> SlicePositions(const py::slice& slice, size_t size) {
+  py::ssize_t start, stop, step, length;
+  if (!slice.compute(static_cast<py::ssize_t>(size), &start, &stop, &step, &length)) {
+    throw py::error_already_set();
+  }
+  std::vector<int64_t> positions;
+  for (py::ssize_t k = 0; k < length; ++k) positions.push_back(start + k * step);
+  return positions;
+}
+
+py::dict OptionsDict(const StoreOptions& o) {
+  py::dict d;
+  d["index_annotations"] = o.index_annotations;
+  d["verify_checksums"] = o.verify_checksums;
+  d["verify_records"] = o.verify_records;
+  d["allow_incomplete"] = o.allow_incomplete;
+  return d;
+}
 
 // Store::DefaultConfig: the rule the command line uses too.
 Config DefaultConfig(const Store& store) {
@@ -238,12 +248,7 @@ split.get(image_id) return the TFDS-shaped dict (see oiv4kv.Store).
       .def("__len__", [](const SplitRef& s) { return s.handle->Get()->NumExamples(s.split); })
       .def("__getitem__", &ExampleAt, py::arg("index"))
       .def("__getitem__", [](const SplitRef& s, const py::slice& slice) {
-             size_t start, stop, step, length;
-             const size_t n = s.handle->Get()->NumExamples(s.split);
-             if (!slice.compute(n, &start, &stop, &step, &length)) throw py::error_already_set();
-             std::vector<int64_t> indices;
-             for (size_t k = 0; k < length; ++k) indices.push_back(static_cast<int64_t>(start + k * step));
-             return ExamplesAt(s, indices);
+             return ExamplesAt(s, SlicePositions(slice, s.handle->Get()->NumExamples(s.split)));
            })
       .def("examples", &ExamplesAt, py::arg("indices"),
            "The examples at `indices`, read in one batch (MultiAt) without the GIL.")
