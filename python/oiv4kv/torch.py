@@ -14,6 +14,12 @@
             ...
             checkpoint = stream.state_dict()   # stream.load_state_dict(checkpoint) resumes
 
+    # Class-balanced epochs (repeat-factor or class-aware) for a map-style dataset:
+    balanced = oiv4kv.RepeatFactorSampler(oiv4kv.Store("/data/oiv4").split("train"))
+    sampler = ot.ClassBalancedSampler(balanced, seed=1)    # set_epoch(e) each epoch
+    loader = torch.utils.data.DataLoader(ds, batch_size=32, sampler=sampler,
+                                         collate_fn=ot.collate)
+
     # Augmented batches from native threads in this process (no workers):
     loader = ot.Loader("/data/oiv4", "train", batch_size=256, size=(224, 224), seed=1)
     for epoch in range(epochs):
@@ -690,7 +696,8 @@ class Loader:
 
     Arguments: those of oiv4kv.Loader (batch_size, size, transform, order,
     seed, threads, prefetch, remainder, bad_image, layout, dtype, mean, std,
-    block_size, window, config) and epoch; the shard is this rank's: rank and
+    block_size, window, config, sampler: an oiv4kv.Sampler for
+    class-balanced epochs) and epoch; the shard is this rank's: rank and
     world_size if given, else torch.distributed's when it is initialized at
     construction, else RANK/WORLD_SIZE from the environment, else 0 of 1.
     Every rank gets the same number of batches (remainder='pad' or 'drop').
@@ -815,9 +822,9 @@ class ClassBalancedSampler(torch.utils.data.Sampler):
     state_dict()/load_state_dict() resume an epoch exactly: the state holds
     the epoch and how many of this rank's indices were consumed. A DataLoader
     takes indices ahead of the batches it has delivered (prefetching), so
-    pass consumed= (examples the training loop took this epoch, e.g. batches
-    * batch_size) to state_dict(); without it the state counts the indices
-    this sampler has handed out.
+    pass consumed= (examples the training loop took since this iteration
+    began, e.g. batches * batch_size) to state_dict(); without it the state
+    counts the indices this sampler has handed out.
     """
 
     def __init__(self, sampler: "oiv4kv.Sampler", *, seed: int = 0, order: str = "shuffled",
@@ -832,6 +839,7 @@ class ClassBalancedSampler(torch.utils.data.Sampler):
         self.rank, self.world_size = _rank_and_world(rank, world_size)
         self.epoch = 0
         self._offset = 0       # indices of this epoch handed out (or the loaded state's)
+        self._start = 0        # where the current iteration started in the epoch
         self._resumed = False  # _offset is a loaded state's, for self.epoch
         self._cache: "tuple[int, Optional[np.ndarray]]" = (-1, None)
         self.rank_indices(0)   # checks order, block_size and window now
@@ -843,7 +851,7 @@ class ClassBalancedSampler(torch.utils.data.Sampler):
             raise ValueError(f"epoch must be >= 0, not {epoch}")
         if self._resumed and epoch == self.epoch:
             return
-        self.epoch, self._offset, self._resumed = epoch, 0, False
+        self.epoch, self._offset, self._start, self._resumed = epoch, 0, 0, False
 
     def rank_indices(self, epoch: Optional[int] = None) -> np.ndarray:
         """This rank's split indices of an epoch (int64), in delivery order."""
@@ -871,18 +879,20 @@ class ClassBalancedSampler(torch.utils.data.Sampler):
     def __iter__(self):
         indices = self.rank_indices()
         start = self._offset if self._resumed else 0
-        self._offset, self._resumed = start, False
+        self._offset, self._start, self._resumed = start, start, False
         for index in indices[start:].tolist():
             self._offset += 1
             yield index
 
     def state_dict(self, consumed: Optional[int] = None) -> Dict[str, Any]:
-        """The epoch, how many of this rank's indices of it were consumed
-        (`consumed`, else the indices handed out so far), and what identifies
-        the sequence."""
-        offset = self._offset if consumed is None else int(consumed)
+        """The epoch, how many of this rank's indices of it were consumed,
+        and what identifies the sequence. consumed: the examples the training
+        loop took since the current iteration began (a resumed iteration
+        begins where its state was); None: the indices handed out so far."""
+        offset = self._offset if consumed is None else self._start + int(consumed)
         if not 0 <= offset <= len(self):
-            raise ValueError(f"state_dict: consumed={offset} is not in [0, {len(self)}]")
+            raise ValueError(f"state_dict: position {offset} (consumed={consumed}) is not in "
+                             f"[0, {len(self)}]")
         return dict(version=_SAMPLER_STATE_VERSION, epoch=self.epoch, consumed=offset,
                     **self._identity())
 
@@ -903,7 +913,7 @@ class ClassBalancedSampler(torch.utils.data.Sampler):
         consumed = int(state["consumed"])
         if not 0 <= consumed <= len(self):
             raise ValueError(f"load_state_dict: consumed={consumed} is not in [0, {len(self)}]")
-        self._offset, self._resumed = consumed, True
+        self._offset, self._start, self._resumed = consumed, consumed, True
 
     def _identity(self) -> Dict[str, Any]:
         return dict(sampler=self.sampler.name, seed=self.seed, order=self.order,

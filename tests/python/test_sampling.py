@@ -286,3 +286,33 @@ def test_torch_sampler_drives_a_dataloader(store_path, train):
     names = [n for batch in loader for n in batch["image/filename"]]
     assert names == [train[i]["image/filename"] for i in sampler.rank_indices()]
     assert len(names) == len(sampler)
+    # Stop after 2 batches, resume, stop after 1 more, resume: the rest.
+    got = []
+    state = None
+    for stop in (2, 1, None):
+        if state is not None:
+            sampler.load_state_dict(state)
+        for k, batch in enumerate(loader):
+            if k == stop:
+                state = sampler.state_dict(consumed=5 * stop)
+                break
+            got += batch["image/filename"]
+    assert got == names
+
+
+def test_torch_loader_takes_a_sampler(store, train):
+    import oiv4kv.torch as ot
+    sampler = oiv4kv.RepeatFactorSampler(train, threshold=0.3)
+    multiset = Counter(int(i) for i in sampler.epoch(seed=2, epoch=3))
+    delivered = Counter()
+    lengths = []
+    for rank in (0, 1):
+        loader = ot.Loader(store, "train", batch_size=4, size=16, seed=2, epoch=3, threads=1,
+                           sampler=sampler, rank=rank, world_size=2)
+        batches = list(loader)
+        lengths.append(len(batches))
+        for b in batches:
+            delivered.update(b["index"][b["valid"]].tolist())
+    assert lengths[0] == lengths[1] == len(loader)
+    assert not multiset - delivered
+    assert sum((delivered - multiset).values()) == sum(multiset.values()) % 2
