@@ -344,6 +344,18 @@ def _rank_and_world(rank: Optional[int], world_size: Optional[int]) -> "tuple[in
     return rank, world_size
 
 
+def _check_state(state: Dict[str, Any], version: int, fields, mine: Dict[str, Any]) -> None:
+    """ValueError unless `state` has `version` and the `fields` of `mine`,
+    naming the first field that differs and both values."""
+    if state.get("version") != version:
+        raise ValueError(f"load_state_dict: state version {state.get('version')!r}, "
+                         f"this oiv4kv reads version {version}")
+    for name in fields:
+        if state.get(name) != mine[name]:
+            raise ValueError(f"load_state_dict: the state is of another sequence: {name} "
+                             f"is {state.get(name)!r} in the state but {mine[name]!r} here")
+
+
 # Slots of the dataset's shared array: what the main process sets between
 # epochs and every worker, persistent or not, reads when its iteration starts.
 _EPOCH, _RESUME_EPOCH, _RESUME_AT = 0, 1, 2
@@ -579,14 +591,7 @@ class OpenImagesIterableDataset(IterableDataset):
         another sequence (seed, order, split, store size, batch_size, rank,
         world_size, drop_last, pad, ...)."""
         self._in_main_process()
-        if state.get("version") != _STATE_VERSION:
-            raise ValueError(f"load_state_dict: state version {state.get('version')!r}, "
-                             f"this oiv4kv reads version {_STATE_VERSION}")
-        mine = self._identity()
-        for name in _STATE_IDENTITY:
-            if state.get(name) != mine[name]:
-                raise ValueError(f"load_state_dict: the state is of another sequence: {name} "
-                                 f"is {state.get(name)!r} in the state but {mine[name]!r} here")
+        _check_state(state, _STATE_VERSION, _STATE_IDENTITY, self._identity())
         epoch, delivered = int(state["epoch"]), int(state["delivered"])
         if not 0 <= delivered <= len(self):
             raise ValueError(f"load_state_dict: delivered={delivered} is not in "
@@ -901,14 +906,7 @@ class ClassBalancedSampler(torch.utils.data.Sampler):
         indices. ValueError, naming the field, for a state of another
         sequence (sampler, seed, order, block_size, window, rank, world_size,
         drop_last)."""
-        if state.get("version") != _SAMPLER_STATE_VERSION:
-            raise ValueError(f"load_state_dict: state version {state.get('version')!r}, "
-                             f"this oiv4kv reads version {_SAMPLER_STATE_VERSION}")
-        mine = self._identity()
-        for name in _SAMPLER_IDENTITY:
-            if state.get(name) != mine[name]:
-                raise ValueError(f"load_state_dict: the state is of another sequence: {name} "
-                                 f"is {state.get(name)!r} in the state but {mine[name]!r} here")
+        _check_state(state, _SAMPLER_STATE_VERSION, _SAMPLER_IDENTITY, self._identity())
         self.epoch = int(state["epoch"])
         consumed = int(state["consumed"])
         if not 0 <= consumed <= len(self):
