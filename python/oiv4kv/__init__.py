@@ -40,9 +40,11 @@ from oiv4kv._oiv4kv import (  # noqa: F401
     __version__,
     decode,
 )
+from oiv4kv._oiv4kv import ClassAwareSampler, RepeatFactorSampler, Sampler  # noqa: F401
 
 __all__ = [
     "CONFIGS", "SCHEMA_VERSION", "SPLITS", "CorruptionError", "DecodeOptions", "Error",
     "InvalidArgumentError", "Loader", "NotFoundError", "NotSupportedError", "ScanIterator", "Split",
     "Store", "StoreIOError", "Subset", "TRANSFORMS", "TransformOptions", "Vocabulary", "decode",
 ]
+__all__ += ["ClassAwareSampler", "RepeatFactorSampler", "Sampler"]

@@ -14,6 +14,12 @@
             ...
             checkpoint = stream.state_dict()   # stream.load_state_dict(checkpoint) resumes
 
+    # Class-balanced epochs (repeat-factor or class-aware) for a map-style dataset:
+    balanced = oiv4kv.RepeatFactorSampler(oiv4kv.Store("/data/oiv4").split("train"))
+    sampler = ot.ClassBalancedSampler(balanced, seed=1)    # set_epoch(e) each epoch
+    loader = torch.utils.data.DataLoader(ds, batch_size=32, sampler=sampler,
+                                         collate_fn=ot.collate)
+
     # Augmented batches from native threads in this process (no workers):
     loader = ot.Loader("/data/oiv4", "train", batch_size=256, size=(224, 224), seed=1)
     for epoch in range(epochs):
@@ -343,6 +349,31 @@ def _from_environment() -> "Optional[tuple[int, int]]":
     return (rank, world) if 0 <= rank < world else None
 
 
+def _rank_and_world(rank: Optional[int], world_size: Optional[int]) -> "tuple[int, int]":
+    """rank and world_size if given (both or neither), else torch.distributed's
+    when it is initialized, else RANK/WORLD_SIZE from the environment, else
+    0 of 1."""
+    if (rank is None) != (world_size is None):
+        raise ValueError("give both rank and world_size, or neither")
+    if rank is None:
+        return _distributed() or _from_environment() or (0, 1)
+    if not 0 <= rank < world_size:
+        raise ValueError(f"rank {rank} is not in [0, {world_size})")
+    return rank, world_size
+
+
+def _check_state(state: Dict[str, Any], version: int, fields, mine: Dict[str, Any]) -> None:
+    """ValueError unless `state` has `version` and the `fields` of `mine`,
+    naming the first field that differs and both values."""
+    if state.get("version") != version:
+        raise ValueError(f"load_state_dict: state version {state.get('version')!r}, "
+                         f"this oiv4kv reads version {version}")
+    for name in fields:
+        if state.get(name) != mine[name]:
+            raise ValueError(f"load_state_dict: the state is of another sequence: {name} "
+                             f"is {state.get(name)!r} in the state but {mine[name]!r} here")
+
+
 # Slots of the dataset's shared array: what the main process sets between
 # epochs and every worker, persistent or not, reads when its iteration starts.
 _EPOCH, _RESUME_EPOCH, _RESUME_AT = 0, 1, 2
@@ -584,14 +615,7 @@ class OpenImagesIterableDataset(IterableDataset):
         another sequence (seed, order, split, store size, batch_size, rank,
         world_size, drop_last, pad, ...)."""
         self._in_main_process()
-        if state.get("version") != _STATE_VERSION:
-            raise ValueError(f"load_state_dict: state version {state.get('version')!r}, "
-                             f"this oiv4kv reads version {_STATE_VERSION}")
-        mine = self._identity()
-        for name in _STATE_IDENTITY:
-            if state.get(name) != mine[name]:
-                raise ValueError(f"load_state_dict: the state is of another sequence: {name} "
-                                 f"is {state.get(name)!r} in the state but {mine[name]!r} here")
+        _check_state(state, _STATE_VERSION, _STATE_IDENTITY, self._identity())
         epoch, delivered = int(state["epoch"]), int(state["delivered"])
         if not 0 <= delivered <= len(self):
             raise ValueError(f"load_state_dict: delivered={delivered} is not in "
@@ -703,7 +727,8 @@ class Loader:
     `split` is a split name or an oiv4kv.Subset (only its examples are read).
     Arguments: those of oiv4kv.Loader (batch_size, size, transform, order,
     seed, threads, prefetch, remainder, bad_image, layout, dtype, mean, std,
-    block_size, window, config) and epoch; the shard is this rank's: rank and
+    block_size, window, config, sampler: an oiv4kv.Sampler for
+    class-balanced epochs) and epoch; the shard is this rank's: rank and
     world_size if given, else torch.distributed's when it is initialized at
     construction, else RANK/WORLD_SIZE from the environment, else 0 of 1.
     Every rank gets the same number of batches (remainder='pad' or 'drop').
@@ -725,14 +750,7 @@ class Loader:
         self.store = _open(store)
         self.split = split
         self.pin_memory = pin_memory
-        if (rank is None) != (world_size is None):
-            raise ValueError("give both rank and world_size, or neither")
-        if rank is not None:
-            if not 0 <= rank < world_size:
-                raise ValueError(f"rank {rank} is not in [0, {world_size})")
-            self.rank, self.world_size = rank, world_size
-        else:
-            self.rank, self.world_size = _distributed() or _from_environment() or (0, 1)
+        self.rank, self.world_size = _rank_and_world(rank, world_size)
         self._kwargs = kwargs
         self._epoch = epoch
         self._next = self._open(epoch, None)  # checks the arguments now
@@ -797,3 +815,131 @@ class Loader:
         self._epoch = epoch
         self._current = None
         self._resumed = True
+
+
+# -- class-balanced sampling ---------------------------------------------------
+
+_SAMPLER_STATE_VERSION = 1
+# The fields of ClassBalancedSampler.state_dict() that must match on load.
+_SAMPLER_IDENTITY = ("sampler", "seed", "order", "block_size", "window", "rank", "world_size",
+                     "drop_last")
+
+
+class ClassBalancedSampler(torch.utils.data.Sampler):
+    """A DataLoader sampler over an oiv4kv.Sampler (oiv4kv.RepeatFactorSampler
+    or oiv4kv.ClassAwareSampler) for map-style datasets such as
+    OpenImagesDataset of the same split:
+
+        balanced = oiv4kv.RepeatFactorSampler(store.split("train"), threshold=0.001)
+        sampler = ot.ClassBalancedSampler(balanced, seed=1)   # rank/world: see below
+        loader = torch.utils.data.DataLoader(ds, batch_size=32, sampler=sampler,
+                                             num_workers=8, collate_fn=ot.collate)
+        for epoch in range(epochs):
+            sampler.set_epoch(epoch)
+            for batch in loader:
+                ...
+
+    Epoch e is the oiv4kv.Sampler's multiset for (seed, e) (repeats
+    included, its length varies by epoch for repeat-factor sampling) in
+    `order` ('shuffled', 'sequential' or 'block_shuffled', as Split.scan
+    orders it), a pure function of (seed, e). It is cut into world_size
+    contiguous, equal shares: drop_last=False pads the sequence with its own
+    first entries up to a multiple of world_size (the shards of
+    Split.scan(sampler=...)), drop_last=True drops its last len % world_size
+    entries. Rank and world: rank=/world_size= if given, else
+    torch.distributed's when it is initialized, else RANK/WORLD_SIZE from the
+    environment, else 0 of 1.
+
+    state_dict()/load_state_dict() resume an epoch exactly: the state holds
+    the epoch and how many of this rank's indices were consumed. A DataLoader
+    takes indices ahead of the batches it has delivered (prefetching), so
+    pass consumed= (examples the training loop took since this iteration
+    began, e.g. batches * batch_size) to state_dict(); without it the state
+    counts the indices this sampler has handed out.
+    """
+
+    def __init__(self, sampler: "oiv4kv.Sampler", *, seed: int = 0, order: str = "shuffled",
+                 rank: Optional[int] = None, world_size: Optional[int] = None,
+                 drop_last: bool = False, block_size: int = 256, window: int = 16):
+        if not isinstance(sampler, oiv4kv.Sampler):
+            raise TypeError(f"sampler must be an oiv4kv.Sampler (oiv4kv.RepeatFactorSampler or "
+                            f"oiv4kv.ClassAwareSampler), not {type(sampler).__name__}")
+        self.sampler = sampler
+        self.seed, self.order, self.drop_last = seed, order, drop_last
+        self.block_size, self.window = block_size, window
+        self.rank, self.world_size = _rank_and_world(rank, world_size)
+        self.epoch = 0
+        self._offset = 0       # indices of this epoch handed out (or the loaded state's)
+        self._start = 0        # where the current iteration started in the epoch
+        self._resumed = False  # _offset is a loaded state's, for self.epoch
+        self._cache: "tuple[int, Optional[np.ndarray]]" = (-1, None)
+        self.rank_indices(0)   # checks order, block_size and window now
+
+    def set_epoch(self, epoch: int) -> None:
+        """The epoch the next iteration reads: from its start, or from a
+        loaded state of this epoch not yet iterated."""
+        if epoch < 0:
+            raise ValueError(f"epoch must be >= 0, not {epoch}")
+        if self._resumed and epoch == self.epoch:
+            return
+        self.epoch, self._offset, self._start, self._resumed = epoch, 0, 0, False
+
+    def rank_indices(self, epoch: Optional[int] = None) -> np.ndarray:
+        """This rank's split indices of an epoch (int64), in delivery order."""
+        epoch = self.epoch if epoch is None else epoch
+        if self._cache[0] == epoch:
+            return self._cache[1]
+        split = self.sampler.split
+        order = split.scan(sampler=self.sampler, order=self.order, seed=self.seed, epoch=epoch,
+                           block_size=self.block_size, window=self.window,
+                           prefetch_batches=0).indices.astype(np.int64)
+        w = self.world_size
+        if self.drop_last:
+            order = order[:len(order) - len(order) % w]
+        elif len(order) % w:  # pad with the first entries, as Scan does
+            order = np.concatenate([order, np.resize(order, w - len(order) % w)])
+        share = len(order) // w
+        mine = order[self.rank * share:(self.rank + 1) * share]
+        self._cache = (epoch, mine)
+        return mine
+
+    def __len__(self) -> int:
+        """This rank's indices in the current epoch (the same on every rank)."""
+        return len(self.rank_indices())
+
+    def __iter__(self):
+        indices = self.rank_indices()
+        start = self._offset if self._resumed else 0
+        self._offset, self._start, self._resumed = start, start, False
+        for index in indices[start:].tolist():
+            self._offset += 1
+            yield index
+
+    def state_dict(self, consumed: Optional[int] = None) -> Dict[str, Any]:
+        """The epoch, how many of this rank's indices of it were consumed,
+        and what identifies the sequence. consumed: the examples the training
+        loop took since the current iteration began (a resumed iteration
+        begins where its state was); None: the indices handed out so far."""
+        offset = self._offset if consumed is None else self._start + int(consumed)
+        if not 0 <= offset <= len(self):
+            raise ValueError(f"state_dict: position {offset} (consumed={consumed}) is not in "
+                             f"[0, {len(self)}]")
+        return dict(version=_SAMPLER_STATE_VERSION, epoch=self.epoch, consumed=offset,
+                    **self._identity())
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        """The next iteration continues `state`'s epoch after its consumed
+        indices. ValueError, naming the field, for a state of another
+        sequence (sampler, seed, order, block_size, window, rank, world_size,
+        drop_last)."""
+        _check_state(state, _SAMPLER_STATE_VERSION, _SAMPLER_IDENTITY, self._identity())
+        self.epoch = int(state["epoch"])
+        consumed = int(state["consumed"])
+        if not 0 <= consumed <= len(self):
+            raise ValueError(f"load_state_dict: consumed={consumed} is not in [0, {len(self)}]")
+        self._offset, self._start, self._resumed = consumed, consumed, True
+
+    def _identity(self) -> Dict[str, Any]:
+        return dict(sampler=self.sampler.name, seed=self.seed, order=self.order,
+                    block_size=self.block_size, window=self.window, rank=self.rank,
+                    world_size=self.world_size, drop_last=self.drop_last)

@@ -11,6 +11,7 @@
 
 #include "oiv4kv/dataset.h"
 #include "oiv4kv/decode.h"
+#include "oiv4kv/sampling.h"
 #include "python/src/store_handle.h"
 
 namespace oiv4kv::python {
@@ -57,6 +58,12 @@ void BindScan(pybind11::module_& m);
 void BindDecode(pybind11::module_& m);
 void BindLoader(pybind11::module_& m);
 void BindQuery(pybind11::module_& m);  // query_binding.cc
+void BindSampling(pybind11::module_& m);  // sampling_binding.cc
+
+// The C++ sampler of `sampler` (an oiv4kv.Sampler, or None: null) for a scan
+// of `split`; TypeError for another object, ValueError for a sampler built
+// on another store's directory. REQUIRES: BindSampling has run.
+std::shared_ptr<const Sampler> SamplerArg(const SplitRef& split, const pybind11::object& sampler);
 
 // oiv4kv.Subset: some examples of a split, as split indices (subset_binding.cc).
 struct SubsetRef {

@@ -312,6 +312,9 @@ layout 'hwc' or 'chw', dtype 'uint8', 'float32' or 'float16'; float output is
   (v / 255 - mean) / std per channel (torchvision's ToTensor + Normalize;
   mean and std: 3 values, or 1 for all; default 0 and 1).
 config: the stored image config (None: the store's default).
+sampler: an oiv4kv.Sampler of this split: each epoch is its sampled
+  multiset (Split.scan's rule); an image repeated in an epoch gets its own
+  crop and flip per repeat.
 state: a string from state(): continue after the last batch it delivered.
 
 Each batch is a dict: "image" (B x H x W x 3, or B x 3 x H x W), a WRITABLE
@@ -333,7 +336,8 @@ len() is the number of batches of this shard's epoch.
                        const std::string& bad_image, const std::string& layout,
                        const std::string& dtype, const py::object& mean, const py::object& std,
                        const std::optional<std::string>& state, uint32_t block_size,
-                       uint32_t window, const std::optional<std::string>& config) {
+                       uint32_t window, const std::optional<std::string>& config,
+                       const py::object& sampler) {
              if (py::isinstance<py::str>(store)) {
                store = py::module_::import("oiv4kv").attr("Store")(store);
              }
@@ -356,6 +360,7 @@ len() is the number of batches of this shard's epoch.
              SplitRef ref = std::move(*split_ref);
              LoaderOptions o;
              o.scan.subset = std::move(subset);
+             o.scan.sampler = SamplerArg(ref, sampler);
              o.scan.order = EnumArg<ScanOrder>("order", order, ParseScanOrder, ScanOrderNames());
              o.scan.seed = seed;
              o.scan.epoch = epoch;
@@ -409,7 +414,7 @@ len() is the number of batches of this shard's epoch.
            py::arg("layout") = "hwc", py::arg("dtype") = "uint8", py::arg("mean") = py::none(),
            py::arg("std") = py::none(), py::arg("state") = py::none(),
            py::arg("block_size") = 256, py::arg("window") = 16,
-           py::arg("config") = py::none())
+           py::arg("config") = py::none(), py::arg("sampler") = py::none())
       .def("__iter__", [](py::object self) { return self; })
       .def("__next__", [](py::object self) { return self.cast<PyLoader&>().Next(self); })
       .def("__len__", &PyLoader::size)

@@ -133,10 +133,13 @@ void DefScan(py::class_<Ref>& cls, SplitOf split_of, SubsetOf subset_of) {
       [split_of, subset_of](const Ref& ref, const std::string& order, uint64_t seed, uint64_t epoch,
          uint32_t shard_index, uint32_t num_shards, uint32_t batch_size, uint32_t prefetch_batches,
          uint32_t block_size, uint32_t window, const std::optional<std::string>& config,
-         const py::object& decode, const std::optional<std::string>& state) {
+         const py::object& decode, const std::optional<std::string>& state,
+         const py::object& sampler) {
         const SplitRef& split = split_of(ref);
         ScanOptions o;
+        // Both set: Scan refuses, saying to build the sampler on the subset.
         o.subset = subset_of(ref);
+        o.sampler = SamplerArg(split, sampler);
         o.order = EnumArg<ScanOrder>("order", order, ParseScanOrder, ScanOrderNames());
         o.seed = seed;
         o.epoch = epoch;
@@ -170,6 +173,7 @@ void DefScan(py::class_<Ref>& cls, SplitOf split_of, SubsetOf subset_of) {
       py::arg("shard_index") = 0, py::arg("num_shards") = 1, py::arg("batch_size") = 64,
       py::arg("prefetch_batches") = 2, py::arg("block_size") = 256, py::arg("window") = 16,
       py::arg("config") = py::none(), py::arg("decode") = false, py::arg("state") = py::none(),
+      py::arg("sampler") = py::none(),
       R"doc(
 Iterates shard `shard_index` of `num_shards` of epoch `epoch` of the split
 (of a Subset: of its examples, the split's indices it holds) in
@@ -185,6 +189,10 @@ state: a string from ScanIterator.state(); the scan continues right after the
   state names its scan (split, the split's size, order, seed, block_size,
   window, shard): ValueError, naming the field that differs, if it is not
   this scan's. Version-1 states ("scan1:...") are refused.
+sampler: an oiv4kv.Sampler built on this split: the epoch is then
+  sampler.epoch(seed, epoch) (repeats included) in `order`, extended by its
+  own first entries to a multiple of num_shards so that every shard holds
+  the same number; the state records the sampler.
 )doc");
 }
 

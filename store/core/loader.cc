@@ -7,8 +7,9 @@
 // prefetch + 1); workers take items of batch b only while b < released + R,
 // where `released` counts the batches the caller has given back (by calling
 // Next again), so a ring entry is never refilled while the caller holds it.
-// Every slot's pixels and records depend only on (seed, epoch, split index)
-// and the stored bytes, so the batches do not depend on threads or prefetch.
+// Every slot's pixels and records depend only on (seed, epoch, split index,
+// the occurrence's repeat ordinal) and the stored bytes, so the batches do
+// not depend on threads or prefetch.
 #include <algorithm>
 #include <charconv>
 #include <condition_variable>
@@ -158,7 +159,8 @@ struct Loader::Impl {
     const BoxesView boxes = ex.bobjects();
     TransformRecord r;
     slot.status = PlanTransform(options.transform, img.width(), img.height(), boxes.bbox,
-                                options.scan.seed, epoch, slot.index, &r);
+                                options.scan.seed, epoch, slot.index, scan->RepeatOrdinal(pos),
+                                &r);
     if (slot.status.ok()) {
       slot.status = decoder->DecodeTransformed(img, r, options.transform.pad_value,
                                                options.output,

@@ -33,6 +33,28 @@ void Permute(T* data, size_t n, SplitMix64* rng) {
   }
 }
 
+// The RepeatOrdinal of entries [begin, begin + len) of `order`, the epoch's
+// sequence of positions into `population` (a sampler's epoch: ascending, an
+// image's copies adjacent): how many earlier entries of `order` stand for
+// the same split index.
+std::vector<uint32_t> RepeatOrdinals(const std::vector<uint64_t>& population,
+                                     const std::vector<uint64_t>& order, uint64_t begin,
+                                     uint64_t len) {
+  // first[p]: the first position holding population[p], where that index's
+  // occurrences are counted.
+  std::vector<uint64_t> first(population.size());
+  for (uint64_t p = 0; p < population.size(); ++p) {
+    first[p] = p > 0 && population[p] == population[p - 1] ? first[p - 1] : p;
+  }
+  std::vector<uint32_t> seen(population.size(), 0);
+  std::vector<uint32_t> out(len);
+  for (uint64_t q = 0; q < begin + len; ++q) {
+    const uint32_t ordinal = seen[first[order[q]]]++;
+    if (q >= begin) out[q - begin] = ordinal;
+  }
+  return out;
+}
+
 std::vector<uint64_t> EpochOrder(uint64_t n, const ScanOptions& o) {
   std::vector<uint64_t> order(n);
   std::iota(order.begin(), order.end(), uint64_t{0});
@@ -466,9 +488,6 @@ Status Scan::Open(const Store* store, Split split, const ScanOptions& options,
   }
   const uint64_t population_size = base != nullptr ? base->size() : split_size;
   std::vector<uint64_t> order = EpochOrder(population_size, options);
-  if (base != nullptr) {
-    for (uint64_t& p : order) p = (*base)[p];
-  }
   if (options.sampler != nullptr && !order.empty()) {
     // Equal shares: the first entries again, up to a multiple of the shards.
     const uint64_t extra = (options.num_shards - order.size() % options.num_shards) %
@@ -480,8 +499,14 @@ Status Scan::Open(const Store* store, Split split, const ScanOptions& options,
   const uint64_t s = options.num_shards, k = options.shard_index;
   const uint64_t begin = k * (n / s) + std::min(k, n % s);
   const uint64_t len = n / s + (k < n % s ? 1 : 0);
+  std::vector<uint32_t> repeats;
+  if (options.sampler != nullptr) repeats = RepeatOrdinals(population, order, begin, len);
+  if (base != nullptr) {
+    for (uint64_t& p : order) p = (*base)[p];
+  }
   std::vector<uint64_t> mine(order.begin() + begin, order.begin() + begin + len);
   out->reset(new Scan(store, split, options, split_size, n, std::move(mine)));
+  (*out)->repeats_ = std::move(repeats);
   return Status::OK();
 }
 

@@ -149,8 +149,16 @@ void Letterbox(const TransformOptions& o, uint32_t width, uint32_t height,
 
 }  // namespace
 
-TransformRng::TransformRng(uint64_t seed, uint64_t epoch, uint64_t index, uint64_t stream)
-    : key_(Mix64(Mix64(Mix64(seed) ^ epoch) ^ index) ^ Mix64(stream)) {}
+namespace {
+uint64_t ExampleKey(uint64_t seed, uint64_t epoch, uint64_t index, uint64_t repeat) {
+  const uint64_t base = Mix64(Mix64(Mix64(seed) ^ epoch) ^ index);
+  return repeat == 0 ? base : Mix64(base ^ Mix64(repeat));
+}
+}  // namespace
+
+TransformRng::TransformRng(uint64_t seed, uint64_t epoch, uint64_t index, uint64_t stream,
+                           uint64_t repeat)
+    : key_(ExampleKey(seed, epoch, index, repeat) ^ Mix64(stream)) {}
 
 uint64_t TransformRng::Next() { return Mix64(key_ + ++counter_ * 0x9e3779b97f4a7c15ULL); }
 
@@ -164,7 +172,7 @@ uint64_t TransformRng::Below(uint64_t n) {
 
 Status PlanTransform(const TransformOptions& options, uint32_t source_width,
                      uint32_t source_height, std::span<const float> boxes, uint64_t seed,
-                     uint64_t epoch, uint64_t index, TransformRecord* out) {
+                     uint64_t epoch, uint64_t index, uint64_t repeat, TransformRecord* out) {
   OIV4KV_RETURN_IF_ERROR(CheckOptions(options));
   if (source_width == 0 || source_height == 0) {
     return Status::InvalidArgument("transform: source size " + std::to_string(source_width) +
@@ -177,7 +185,7 @@ Status PlanTransform(const TransformOptions& options, uint32_t source_width,
   r.height = options.height;
   r.content_width = options.width;
   r.content_height = options.height;
-  TransformRng crop_rng(seed, epoch, index, TransformRng::kCropStream);
+  TransformRng crop_rng(seed, epoch, index, TransformRng::kCropStream, repeat);
   switch (options.kind) {
     case TransformKind::kRandomResizedCrop:
       RandomResizedCrop(options, source_width, source_height, &crop_rng, &r);
@@ -193,7 +201,7 @@ Status PlanTransform(const TransformOptions& options, uint32_t source_width,
       Letterbox(options, source_width, source_height, boxes, &crop_rng, &r);
       break;
   }
-  TransformRng flip_rng(seed, epoch, index, TransformRng::kFlipStream);
+  TransformRng flip_rng(seed, epoch, index, TransformRng::kFlipStream, repeat);
   r.flip = options.flip_probability > 0 && flip_rng.Uniform() < options.flip_probability;
   *out = r;
   return Status::OK();

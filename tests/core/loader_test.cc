@@ -1,7 +1,8 @@
 // Loader (oiv4kv/loader.h) over sample stores with real JPEGs: the same bytes
 // for any threads and prefetch, resume from every batch, every example once
 // across shards with equal batch counts, annotations and boxes against the
-// generator's record, the bad-image policies, states of other loaders.
+// generator's record, the bad-image policies, states of other loaders, and
+// repeats of a sampled epoch drawn apart.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 
 #include "oiv4kv/image_id.h"
 #include "oiv4kv/loader.h"
+#include "oiv4kv/sampling.h"
 #include "oiv4kv/store.h"
 #include "oiv4kv/writer.h"
 #include "store/testing/sample_images.h"
@@ -366,6 +368,48 @@ TEST_F(LoaderTest, AllocatorHookAndOutputOptions) {
   }
   EXPECT_EQ(allocations, 3);  // prefetch + 1
   EXPECT_EQ(releases, 3);
+}
+
+// An image repeated in a sampled epoch gets a crop and flip of its own per
+// occurrence; its first occurrence draws as an unsampled loader does.
+TEST_F(LoaderTest, EachRepeatOfASampledImageGetsItsOwnCrop) {
+  SamplerOptions so;
+  so.threshold = 0.5;  // most images repeat
+  std::shared_ptr<const Sampler> sampler;
+  ASSERT_OK(Sampler::Build(store_, Split::kTrain, nullptr, so, &sampler));
+  LoaderOptions o = Options(2, 1);
+  o.scan.sampler = sampler;
+  std::unique_ptr<Loader> loader;
+  ASSERT_OK(Loader::Open(store_, Split::kTrain, o, &loader));
+  // index -> its occurrences' records, in delivery order.
+  std::map<uint64_t, std::vector<TransformRecord>> records;
+  ForEachBatch(loader.get(), [&](const LoaderBatch& b) {
+    for (uint32_t i = 0; i < b.size; ++i) {
+      if (b.valid[i]) records[b.indices[i]].push_back(b.transforms[i]);
+    }
+  });
+  uint64_t firsts = 0, repeated = 0;
+  for (const auto& [index, rs] : records) {
+    ExampleView ex;
+    ImageView img;
+    ASSERT_OK(store_->At(Split::kTrain, index, &ex));
+    ASSERT_OK(store_->ImageAt(Config::k300k, Split::kTrain, index, &img));
+    TransformRecord unsampled;
+    ASSERT_OK(PlanTransform(o.transform, img.width(), img.height(), ex.bobjects().bbox,
+                            o.scan.seed, o.scan.epoch, index, &unsampled));
+    EXPECT_EQ(rs[0], unsampled) << "first occurrence of index " << index;
+    ++firsts;
+    for (size_t j = 1; j < rs.size(); ++j) {
+      for (size_t earlier = 0; earlier < j; ++earlier) {
+        EXPECT_NE(rs[j], rs[earlier]) << "index " << index << " occurrences " << earlier
+                                      << " and " << j << " got the same crop and flip";
+      }
+      ++repeated;
+    }
+  }
+  EXPECT_EQ(firsts + repeated, sampler->Epoch(o.scan.seed, o.scan.epoch).size())
+      << "every entry of the epoch was delivered once";
+  EXPECT_GT(repeated, kTrain / 2);
 }
 
 // A store whose train example `bad_index` holds a JPEG cut after two thirds.

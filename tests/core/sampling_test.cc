@@ -466,6 +466,43 @@ TEST_F(SamplingTest, APositionRefusesAnotherSampler) {
   EXPECT_EQ(refused, 2);
 }
 
+// --- Repeats in the Loader ----------------------------------------------------
+
+// The epoch's whole sequence, shard after shard; each entry's expected
+// RepeatOrdinal counted by brute force over that sequence.
+TEST_F(SamplingTest, RepeatOrdinalsCountEarlierOccurrencesOverAllShards) {
+  SamplerOptions so;
+  so.threshold = 0.5;  // most images repeat
+  std::shared_ptr<const Sampler> sampler = MakeSampler(so);
+  ASSERT_NE(sampler, nullptr);
+  ScanOptions o;
+  o.sampler = sampler;
+  o.seed = 4;
+  o.epoch = 2;
+  o.num_shards = 3;
+  std::map<uint64_t, uint32_t> seen;
+  uint64_t checked = 0, repeats = 0;
+  for (uint32_t k = 0; k < 3; ++k) {
+    o.shard_index = k;
+    std::unique_ptr<Scan> scan = Open(Split::kTrain, o);
+    ASSERT_NE(scan, nullptr);
+    for (uint64_t i = 0; i < scan->size(); ++i) {
+      const uint32_t expected = seen[scan->indices()[i]]++;
+      EXPECT_EQ(scan->RepeatOrdinal(i), expected) << "shard " << k << " entry " << i;
+      repeats += expected > 0;
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, (sampler->Epoch(4, 2).size() + 2) / 3 * 3);
+  EXPECT_GT(repeats, kTrain / 2);
+  // Without a sampler nothing repeats.
+  o.sampler = nullptr;
+  o.shard_index = 1;
+  std::unique_ptr<Scan> plain = Open(Split::kTrain, o);
+  ASSERT_NE(plain, nullptr);
+  for (uint64_t i = 0; i < plain->size(); ++i) EXPECT_EQ(plain->RepeatOrdinal(i), 0u) << i;
+}
+
 // --- Class-aware sampling ----------------------------------------------------
 
 TEST_F(SamplingTest, ClassAwareDrawsClassesUniformly) {

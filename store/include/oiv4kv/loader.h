@@ -19,8 +19,12 @@
 // threads, joined when it is destroyed. REQUIRES: the Store outlives it.
 //
 // Randomness: every draw of an example is a pure function of (seed, epoch,
-// split index) (TransformRng), so the batches are the same bytes for any
-// number of threads and any prefetch depth.
+// split index, repeat ordinal) (TransformRng), so the batches are the same
+// bytes for any number of threads and any prefetch depth. The repeat ordinal
+// (Scan::RepeatOrdinal) counts the earlier occurrences of the same image in
+// the epoch's sequence over all shards: always 0 without a sampler, so such
+// scans draw as before; with a sampler an image repeated in an epoch gets a
+// crop and flip of its own per occurrence.
 #pragma once
 
 #include <array>

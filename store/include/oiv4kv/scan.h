@@ -220,6 +220,12 @@ class OIV4KV_EXPORT Scan {
   // The example indices (positions in the split, as Store::At takes) of this
   // shard's epoch, in scan order. Valid as long as the Scan.
   const std::vector<uint64_t>& indices() const { return indices_; }
+  // How many entries of the epoch's whole sequence (all shards, in scan
+  // order, padding included) before indices()[i] hold the same index: 0 for
+  // an image's first occurrence, 1 for its second, ... Always 0 without a
+  // sampler. The Loader's draws for an example include it (transform.h).
+  // REQUIRES: i < size().
+  uint32_t RepeatOrdinal(uint64_t i) const { return repeats_.empty() ? 0 : repeats_[i]; }
 
  private:
   struct Batch;
@@ -239,6 +245,7 @@ class OIV4KV_EXPORT Scan {
   uint64_t epoch_size_;    // all shards'
   uint64_t subset_fingerprint_ = 0;
   std::vector<uint64_t> indices_;
+  std::vector<uint32_t> repeats_;  // RepeatOrdinal per entry; empty: all 0
   std::unique_ptr<ReadAhead> read_ahead_;  // null until Next needs it
 };
 

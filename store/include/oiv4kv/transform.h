@@ -5,9 +5,11 @@
 // transforms can be checked on their own.
 //
 // Randomness: every draw of an example is a pure function of (seed, epoch,
-// split index) through TransformRng, a counter-based generator, so a loader's
-// batches are the same bytes for any number of threads and any prefetch
-// depth.
+// split index, repeat) through TransformRng, a counter-based generator, so a
+// loader's batches are the same bytes for any number of threads and any
+// prefetch depth. `repeat` is the ordinal of the example's occurrence in the
+// epoch (Scan::RepeatOrdinal: 0 but for the second and later occurrences of
+// an image a sampler repeats), so repeats get their own crops and flips.
 #pragma once
 
 #include <array>
@@ -27,9 +29,12 @@ namespace oiv4kv {
 // --- Random draws -----------------------------------------------------------
 
 // The generator of one example's draws. Stream `stream` of example
-// (seed, epoch, index) yields, for k = 1, 2, ...:
-//   key  = Mix64(Mix64(Mix64(seed) ^ epoch) ^ index) ^ Mix64(stream)
+// (seed, epoch, index) and occurrence `repeat` yields, for k = 1, 2, ...:
+//   base = Mix64(Mix64(Mix64(seed) ^ epoch) ^ index)
+//   base = Mix64(base ^ Mix64(repeat))          only when repeat > 0
+//   key  = base ^ Mix64(stream)
 //   x_k  = Mix64(key + k * 0x9e3779b97f4a7c15)
+// (repeat 0 leaves the key as it was before repeats had one of their own).
 // where Mix64 is splitmix64's finalizer (z ^= z >> 30; z *= 0xbf58476d1ce4e5b9;
 // z ^= z >> 27; z *= 0x94d049bb133111eb; z ^= z >> 31). Uniform() is
 // (x_k >> 11) * 2^-53 in [0, 1); Below(n) is floor(Uniform() * n).
@@ -40,7 +45,8 @@ class OIV4KV_EXPORT TransformRng {
   static constexpr uint64_t kCropStream = 1;
   static constexpr uint64_t kFlipStream = 2;
 
-  TransformRng(uint64_t seed, uint64_t epoch, uint64_t index, uint64_t stream);
+  TransformRng(uint64_t seed, uint64_t epoch, uint64_t index, uint64_t stream,
+               uint64_t repeat = 0);
   uint64_t Next();
   double Uniform();                          // [0, 1)
   double Uniform(double low, double high);   // low + (high - low) * Uniform()
@@ -127,10 +133,17 @@ struct TransformRecord {
 // for kLetterbox's box-keeping crop; may be empty.
 // InvalidArgument for a zero source size or invalid options (a zero output
 // size, scale/ratio ranges empty or not positive, jitter not positive).
+// `repeat`: the occurrence's ordinal in the epoch (TransformRng).
 OIV4KV_EXPORT Status PlanTransform(const TransformOptions& options, uint32_t source_width,
                                    uint32_t source_height, std::span<const float> boxes,
                                    uint64_t seed, uint64_t epoch, uint64_t index,
-                                   TransformRecord* out);
+                                   uint64_t repeat, TransformRecord* out);
+// The first occurrence (repeat 0).
+inline Status PlanTransform(const TransformOptions& options, uint32_t source_width,
+                            uint32_t source_height, std::span<const float> boxes, uint64_t seed,
+                            uint64_t epoch, uint64_t index, TransformRecord* out) {
+  return PlanTransform(options, source_width, source_height, boxes, seed, epoch, index, 0, out);
+}
 
 // One box (ymin, xmin, ymax, xmax, normalised to the source) through a
 // record: to output pixels through crop, scale and pad, clipped to the
