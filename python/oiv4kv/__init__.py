@@ -42,3 +42,12 @@ __all__ = [
     "InvalidArgumentError", "Loader", "NotFoundError", "NotSupportedError", "ScanIterator", "Split",
     "Store", "StoreIOError", "TRANSFORMS", "TransformOptions", "Vocabulary", "decode",
 ]
+
+# Looking at a split or subset (issue 15): pictures, a DataFrame, the figures.
+# matplotlib and pandas are imported only when these are called.
+from oiv4kv._oiv4kv import POSITIVE_CONFIDENCE  # noqa: E402,F401
+from oiv4kv.frames import to_pandas  # noqa: E402
+from oiv4kv.show import show_examples  # noqa: E402
+
+Split.to_pandas = to_pandas
+__all__ += ["POSITIVE_CONFIDENCE", "show_examples", "to_pandas"]

@@ -50,5 +50,6 @@ void BindScan(pybind11::module_& m);
 void BindDecode(pybind11::module_& m);
 void BindLoader(pybind11::module_& m);
 void BindQuery(pybind11::module_& m);  // query_binding.cc
+void BindStats(pybind11::module_& m);  // stats_binding.cc
 
 }  // namespace oiv4kv::python

@@ -22,4 +22,5 @@ PYBIND11_MODULE(_oiv4kv, m) {
   oiv4kv::python::BindDecode(m);
   oiv4kv::python::BindLoader(m);
   oiv4kv::python::BindQuery(m);
+  oiv4kv::python::BindStats(m);
 }
