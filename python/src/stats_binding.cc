@@ -3,7 +3,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
-#include <algorithm>
+#include <algorithm>  // count_if
 #include <numeric>
 #include <string>
 #include <vector>
@@ -23,22 +23,10 @@ double Share(uint64_t part, uint64_t whole) {
   return whole == 0 ? 0.0 : static_cast<double>(part) / static_cast<double>(whole);
 }
 
-// As tools/stats.cc: the classes with a non-zero count, most boxes (or
-// positive labels) first, then most images, then label id; at most `top`
-// (0: all).
+// The classes in ClassesByCount's order (the CLI's), at most `top` (0: all).
 py::list TopClasses(const ClassCounts& counts, const Vocabulary& vocab, size_t top) {
-  std::vector<uint32_t> labels;
-  for (uint32_t i = 0; i < counts.images.size(); ++i) {
-    if (counts.boxes[i] > 0 || counts.images[i] > 0) labels.push_back(i);
-  }
-  std::sort(labels.begin(), labels.end(), [&](uint32_t a, uint32_t b) {
-    if (counts.boxes[a] != counts.boxes[b]) return counts.boxes[a] > counts.boxes[b];
-    if (counts.images[a] != counts.images[b]) return counts.images[a] > counts.images[b];
-    return a < b;
-  });
-  if (top > 0 && labels.size() > top) labels.resize(top);
   py::list out;
-  for (uint32_t label : labels) {
+  for (uint32_t label : ClassesByCount(counts, top)) {
     py::dict c;
     c["label"] = label;
     c["mid"] = Utf8Str(vocab.mid(label));

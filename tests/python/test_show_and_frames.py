@@ -201,6 +201,9 @@ def test_stats_match_counts_from_the_records(store):
         assert {c["label"]: c["boxes"] for c in top} == class_boxes
         assert {c["label"]: c["images"] for c in top} == class_images
         assert stats["classes"]["boxable"]["with_boxes"] == len(class_boxes)
+        # Most boxes first, then most images, then label id.
+        assert [c["label"] for c in top] == sorted(
+            class_boxes, key=lambda l: (-class_boxes[l], -class_images[l], l))
         names = store.vocabulary("boxable").names
         assert all(c["name"] == names[c["label"]] for c in top)
         assert len(split.stats(top=2)["classes"]["boxable"]["top"]) == min(2, len(class_boxes))
