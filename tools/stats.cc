@@ -21,21 +21,10 @@ double Share(uint64_t part, uint64_t whole) {
   return whole == 0 ? 0.0 : static_cast<double>(part) / static_cast<double>(whole);
 }
 
-// The classes of `counts` with a non-zero count, most boxes (or positive
-// labels) first, then most images, then label id; at most `top` (0: all).
+// The classes of `counts` in ClassesByCount's order, at most `top` (0: all).
 nlohmann::json TopClasses(const ClassCounts& counts, const Vocabulary& vocab, size_t top) {
-  std::vector<uint32_t> labels;
-  for (uint32_t i = 0; i < counts.images.size(); ++i) {
-    if (counts.boxes[i] > 0 || counts.images[i] > 0) labels.push_back(i);
-  }
-  std::sort(labels.begin(), labels.end(), [&](uint32_t a, uint32_t b) {
-    if (counts.boxes[a] != counts.boxes[b]) return counts.boxes[a] > counts.boxes[b];
-    if (counts.images[a] != counts.images[b]) return counts.images[a] > counts.images[b];
-    return a < b;
-  });
-  if (top > 0 && labels.size() > top) labels.resize(top);
   nlohmann::json out = nlohmann::json::array();
-  for (uint32_t label : labels) {
+  for (uint32_t label : ClassesByCount(counts, top)) {
     nlohmann::json c = {{"label", label},
                         {"mid", std::string(vocab.mid(label))},
                         {"name", std::string(vocab.display_name(label))},

@@ -48,3 +48,13 @@ __all__ = [
     "Store", "StoreIOError", "Subset", "TRANSFORMS", "TransformOptions", "Vocabulary", "decode",
 ]
 __all__ += ["ClassAwareSampler", "RepeatFactorSampler", "Sampler"]
+
+# Looking at a split or subset (issue 15): pictures, a DataFrame, the figures.
+# matplotlib and pandas are imported only when these are called.
+from oiv4kv._oiv4kv import POSITIVE_CONFIDENCE  # noqa: E402,F401
+from oiv4kv.frames import to_pandas  # noqa: E402
+from oiv4kv.show import show_examples  # noqa: E402
+
+Split.to_pandas = to_pandas
+Subset.to_pandas = to_pandas
+__all__ += ["POSITIVE_CONFIDENCE", "show_examples", "to_pandas"]

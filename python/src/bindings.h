@@ -76,5 +76,6 @@ struct SubsetRef {
 void BindSubset(pybind11::module_& m);
 // Defines Subset.scan, with Split.scan's arguments (scan_binding.cc).
 void DefSubsetScan(pybind11::class_<SubsetRef>& subset_class);
+void BindStats(pybind11::module_& m);  // stats_binding.cc
 
 }  // namespace oiv4kv::python

@@ -24,4 +24,5 @@ PYBIND11_MODULE(_oiv4kv, m) {
   oiv4kv::python::BindQuery(m);
   oiv4kv::python::BindSubset(m);  // after BindQuery: Subset extends Split
   oiv4kv::python::BindSampling(m);
+  oiv4kv::python::BindStats(m);
 }

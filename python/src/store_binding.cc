@@ -369,6 +369,11 @@ workers open it again too.
                                        o["verify_checksums"].cast<bool>(), o["verify_records"].cast<bool>(),
                                        o["allow_incomplete"].cast<bool>())};
           }));
+
+  // Registered once Store exists: the split's store (its vocabularies, configs).
+  py::reinterpret_borrow<py::class_<SplitRef>>(m.attr("Split"))
+      .def_property_readonly("store", [](const SplitRef& s) { return StoreRef{s.handle}; },
+                             "The oiv4kv.Store this split belongs to.");
 }
 
 }  // namespace oiv4kv::python

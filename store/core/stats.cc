@@ -128,4 +128,18 @@ Status ComputeSplitStats(const Store& store, Split split, SplitStats* out) {
   return Status::OK();
 }
 
+std::vector<uint32_t> ClassesByCount(const ClassCounts& counts, size_t top) {
+  std::vector<uint32_t> labels;
+  for (uint32_t i = 0; i < counts.images.size(); ++i) {
+    if (counts.boxes[i] > 0 || counts.images[i] > 0) labels.push_back(i);
+  }
+  std::sort(labels.begin(), labels.end(), [&](uint32_t a, uint32_t b) {
+    if (counts.boxes[a] != counts.boxes[b]) return counts.boxes[a] > counts.boxes[b];
+    if (counts.images[a] != counts.images[b]) return counts.images[a] > counts.images[b];
+    return a < b;
+  });
+  if (top > 0 && labels.size() > top) labels.resize(top);
+  return labels;
+}
+
 }  // namespace oiv4kv

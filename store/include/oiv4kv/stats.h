@@ -12,6 +12,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 #include <vector>
@@ -85,5 +86,10 @@ struct SplitStats {
 // it) otherwise. A label outside its vocabulary is Corruption naming the
 // example.
 OIV4KV_EXPORT Status ComputeSplitStats(const Store& store, Split split, SplitStats* out);
+
+// The label ids of `counts` with a non-zero count, most boxes (positive
+// labels) first, then most images, then label id; at most `top` (0: all).
+// The order of `oiv4-kv stats` and Python's split.stats().
+OIV4KV_EXPORT std::vector<uint32_t> ClassesByCount(const ClassCounts& counts, size_t top);
 
 }  // namespace oiv4kv
