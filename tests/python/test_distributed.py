@@ -28,13 +28,16 @@ def _wait_for(condition, what, timeout=STARTUP_TIMEOUT_S):
         time.sleep(0.1)
 
 
-@pytest.fixture()
-def dask_cluster(tmp_path):
+@pytest.fixture(scope="module")
+def dask_cluster(tmp_path_factory):
     """A dask-scheduler and two dask-workers (one thread each, under a nanny so
     that a killed worker comes back), all on 127.0.0.1; stopped at the end."""
+    tmp_path = tmp_path_factory.mktemp("dask")
     scheduler_file = tmp_path / "scheduler.json"
     bin_dir = os.path.dirname(sys.executable)
     common = ["--no-dashboard"]
+    # Workers without the oiv4kv package: they need only Dask and the binary.
+    worker_env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     processes = [subprocess.Popen(
         [os.path.join(bin_dir, "dask-scheduler"), "--host", "127.0.0.1", "--port", "0",
          "--scheduler-file", str(scheduler_file), *common],
@@ -46,7 +49,8 @@ def dask_cluster(tmp_path):
                 [os.path.join(bin_dir, "dask-worker"), "--scheduler-file", str(scheduler_file),
                  "--host", "127.0.0.1", "--nthreads", "1", "--nworkers", "1", "--nanny",
                  "--local-directory", str(tmp_path / "dask-worker-space"), *common],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                env=worker_env))
         client = distributed.Client(scheduler_file=str(scheduler_file), timeout=STARTUP_TIMEOUT_S)
         try:
             client.wait_for_workers(2, timeout=STARTUP_TIMEOUT_S)
@@ -195,3 +199,11 @@ fi""")
     assert not store.exists()
     # The other units were converted and are kept for a rerun.
     assert (work / "train_4").is_dir()
+
+
+def test_importing_oiv4kv_does_not_import_dask():
+    code = ("import sys, oiv4kv, oiv4kv.distributed; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == "[]"
