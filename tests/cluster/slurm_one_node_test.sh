@@ -27,6 +27,7 @@ wait_for() {
   for ((i = 0; i < limit * 10; i++)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
   return 1
 }
+source "$SRC/tests/convert/same_dumps.sh"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 for tool in munged slurmctld slurmd sbatch squeue scontrol; do
@@ -100,15 +101,7 @@ finished() { case $(ingest_state) in COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAI
 wait_for jobs 240 finished || fail "ingest job $ingest_job not finished in 240 s: $(squeue 2>&1)"
 [ "$(ingest_state)" = COMPLETED ] || { cat "$T"/slurm-*.out; fail "ingest job $ingest_job: $(ingest_state)"; }
 
-checked=0
-for split in train validation test; do
-  "$B" dump --split $split "$T/one" >"$T/d1" 2>&1
-  "$B" dump --split $split "$T/two" >"$T/d2" 2>&1
-  [ -s "$T/d1" ] || fail "empty dump of $split"
-  cmp -s "$T/d1" "$T/d2" || fail "dump of $split differs from one-machine convert"
-  checked=$((checked + 1))
-done
-[ $checked = 3 ] || fail "checked $checked splits"
+why=$(same_dumps "$B" "$T/one" "$T/two" "$T") || fail "$why"
 units=$(ls "$T"/slurm-*_*.out 2>/dev/null | wc -l)
 [ "$units" = 18 ] || fail "$units array tasks wrote output, want 18"
 echo "PASS: 18 array tasks and the ingest job on one-node Slurm, 3 splits equal"
