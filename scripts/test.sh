@@ -42,8 +42,9 @@ build_and_test() {  # DIR [cmake args...]
   local dir=$1; shift
   cmake -S . -B "$dir" -G Ninja -DPython3_EXECUTABLE="$python" "$@"
   cmake --build "$dir" -j "$jobs"
-  # The long kill -9 soak (label soak) runs on request: scripts/soak.sh.
-  (cd "$dir" && ctest --output-on-failure -j "$jobs" -LE soak)
+  # The long kill -9 soak (label soak) runs on request: scripts/soak.sh; the
+  # one-node Slurm test (label slurm) too: ctest -L slurm.
+  (cd "$dir" && ctest --output-on-failure -j "$jobs" -LE 'soak|slurm')
 }
 
 echo "== build and test (build/)"
