@@ -97,10 +97,7 @@ def v1(n, lists, num_labels, kind):
                 put_varint(gap * 11 + value, p)
                 parts["gaps"] += varint_len(gap)
                 parts["confidences"] += varint_len(gap * 11 + value) - varint_len(gap)
-        put_varint(len(entries), out)
-        if entries:
-            put_varint(len(p), out)
-        body += p
+        add_class(entries, p, out, body)
     parts["header + directory"] = len(out)
     return out + body, parts
 
@@ -116,6 +113,33 @@ class BitWriter:
 
     def bytes(self):
         return self.bits.to_bytes((self.n + 7) // 8, "little")
+
+
+def put_values(entries, kind, p):
+    """Both packed encodings' values: boxes: nothing if every count is 1, else
+    a bitmap of counts > 1 and varint(count - 2) each; image-level: 4 bits a
+    confidence (1..10 -> 0..9)."""
+    bw = BitWriter()
+    if kind == 0:
+        if any(c > 1 for _, c in entries):
+            for _, c in entries:
+                bw.put(1 if c > 1 else 0, 1)
+            p += bw.bytes()
+            for _, c in entries:
+                if c > 1:
+                    put_varint(c - 2, p)
+    else:
+        for _, c in entries:
+            bw.put(c - 1, 4)
+        p += bw.bytes()
+
+
+def add_class(entries, p, out, body):
+    """A class's directory entry (count, and byte length if any) and its bytes."""
+    put_varint(len(entries), out)
+    if entries:
+        put_varint(len(p), out)
+    body += p
 
 
 def bitpacked(n, lists, num_labels, kind):
@@ -148,24 +172,9 @@ def bitpacked(n, lists, num_labels, kind):
                     bw.put(gap, width)
                 p += bw.bytes()
             if kind == 0:
-                big = [c for _, c in block if c > 1]
-                p.append(1 if big else 0)
-                if big:
-                    bw = BitWriter()
-                    for _, c in block:
-                        bw.put(1 if c > 1 else 0, 1)
-                    p += bw.bytes()
-                    for c in big:
-                        put_varint(c - 2, p)
-            else:
-                bw = BitWriter()
-                for _, c in block:
-                    bw.put(c - 1, 4)
-                p += bw.bytes()
-        put_varint(len(entries), out)
-        if entries:
-            put_varint(len(p), out)
-        body += p
+                p.append(1 if any(c > 1 for _, c in block) else 0)
+            put_values(block, kind, p)
+        add_class(entries, p, out, body)
     return out + body
 
 
@@ -194,23 +203,8 @@ def elias_fano(n, lists, num_labels, kind):
                 highs |= 1 << ((index >> low) + i)
             p += lows.bytes()
             p += highs.to_bytes((len(entries) + ((n - 1) >> low) + 1 + 7) // 8, "little")
-            values = BitWriter()
-            if kind == 0:
-                if any(c > 1 for _, c in entries):
-                    for _, c in entries:
-                        values.put(1 if c > 1 else 0, 1)
-                    p += values.bytes()
-                    for _, c in entries:
-                        if c > 1:
-                            put_varint(c - 2, p)
-            else:
-                for _, c in entries:
-                    values.put(c - 1, 4)
-                p += values.bytes()
-        put_varint(len(entries), out)
-        if entries:
-            put_varint(len(p), out)
-        body += p
+            put_values(entries, kind, p)
+        add_class(entries, p, out, body)
     return out + body
 
 
