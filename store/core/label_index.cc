@@ -1,6 +1,7 @@
 #include "store/core/label_index.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <memory>
 
@@ -12,7 +13,7 @@ namespace oiv4kv {
 namespace {
 
 constexpr uint8_t kMagic = 'L';
-constexpr uint8_t kVersion = 1;
+constexpr uint8_t kVersion = 2;
 constexpr uint32_t kConfidenceLevels = 11;  // 0..10
 
 void PutVarint(uint64_t v, std::string* out) {
@@ -37,6 +38,54 @@ bool GetVarint(std::string_view s, size_t* pos, uint64_t* v) {
   return false;
 }
 
+// Elias-Fano: the low bits each of `count` ascending indices below
+// `universe` keeps verbatim, floor(log2(universe / count)).
+int LowBits(uint64_t universe, uint64_t count) {
+  if (count == 0 || universe <= count) return 0;
+  return std::bit_width(universe / count) - 1;
+}
+
+// The byte sizes of one class's region (label_index.h).
+struct Region {
+  int low = 0;
+  uint64_t low_bytes = 0;   // count * low bits
+  uint64_t high_bytes = 0;  // count + (universe - 1 >> low) + 1 bits
+  uint64_t flag_bytes = 0;  // boxes: one bit an entry, when a count is over 1
+  uint64_t confidence_bytes = 0;  // image-level: 4 bits an entry
+};
+
+Region RegionOf(uint64_t universe, uint64_t count, LabelList list) {
+  Region r;
+  if (count == 0) return r;
+  r.low = LowBits(universe, count);
+  r.low_bytes = (count * static_cast<uint64_t>(r.low) + 7) / 8;
+  r.high_bytes = (count + ((universe - 1) >> r.low) + 1 + 7) / 8;
+  if (list == LabelList::kBoxes) {
+    r.flag_bytes = (count + 7) / 8;
+  } else {
+    r.confidence_bytes = (count + 1) / 2;
+  }
+  return r;
+}
+
+void SetBits(uint64_t bit, uint64_t value, int width, char* out) {
+  for (int b = 0; b < width; ++b) {
+    if ((value >> b & 1) != 0) out[(bit + b) / 8] |= static_cast<char>(1 << ((bit + b) % 8));
+  }
+}
+
+uint64_t GetBits(const uint8_t* in, uint64_t bit, int width) {
+  uint64_t value = 0;
+  for (int got = 0; got < width;) {
+    const uint64_t at = bit + static_cast<uint64_t>(got);
+    const int offset = static_cast<int>(at % 8);
+    const int take = std::min(8 - offset, width - got);
+    value |= static_cast<uint64_t>((in[at / 8] >> offset) & ((1u << take) - 1)) << got;
+    got += take;
+  }
+  return value;
+}
+
 }  // namespace
 
 VocabKind LabelListVocab(LabelList list) {
@@ -54,14 +103,11 @@ LabelIndexBuilder::LabelIndexBuilder(size_t num_boxable, size_t num_all)
   confidence_.assign(num_all, 0);
 }
 
-void LabelIndexBuilder::Append(Postings* p, uint64_t index, uint64_t value, LabelList list) {
-  const uint64_t gap = index - static_cast<uint64_t>(p->last + 1);
-  if (list == LabelList::kBoxes) {
-    PutVarint(gap << 1 | (value > 1 ? 1 : 0), &p->bytes);
-    if (value > 1) PutVarint(value - 2, &p->bytes);
-  } else {
-    PutVarint(gap * kConfidenceLevels + value, &p->bytes);
-  }
+void LabelIndexBuilder::Append(Postings* p, uint64_t index, uint64_t value) {
+  // Staged as varint(gap), varint(value); Finish knows the split's size,
+  // which Elias-Fano needs, and re-encodes.
+  PutVarint(index - static_cast<uint64_t>(p->last + 1), &p->bytes);
+  PutVarint(value, &p->bytes);
   p->last = static_cast<int64_t>(index);
   ++p->entries;
 }
@@ -83,7 +129,7 @@ Status LabelIndexBuilder::Add(uint64_t index, const fb::Example& example) {
     }
     std::sort(touched_.begin(), touched_.end());
     for (uint16_t label : touched_) {
-      Append(&boxes_[label], index, box_count_[label], LabelList::kBoxes);
+      Append(&boxes_[label], index, box_count_[label]);
       box_count_[label] = 0;
     }
   }
@@ -110,11 +156,40 @@ Status LabelIndexBuilder::Add(uint64_t index, const fb::Example& example) {
     }
     std::sort(touched_.begin(), touched_.end());
     for (uint16_t label : touched_) {
-      Append(&labels_[label], index, confidence_[label], LabelList::kImageLevel);
+      Append(&labels_[label], index, confidence_[label]);
       confidence_[label] = 0;
     }
   }
   return Status::OK();
+}
+
+std::string LabelIndexBuilder::EncodeRegion(const Postings& p, LabelList list) const {
+  if (p.entries == 0) return {};
+  const Region r = RegionOf(num_examples_, p.entries, list);
+  std::string lows(r.low_bytes, '\0'), highs(r.high_bytes, '\0');
+  std::string flags(r.flag_bytes, '\0'), extra, confidences(r.confidence_bytes, '\0');
+  const uint64_t low_mask = (uint64_t{1} << r.low) - 1;
+  size_t pos = 0;
+  uint64_t next = 0;
+  for (uint64_t i = 0; i < p.entries; ++i) {
+    uint64_t gap = 0, value = 0;
+    GetVarint(p.bytes, &pos, &gap);  // written by Append: well formed
+    GetVarint(p.bytes, &pos, &value);
+    const uint64_t index = next + gap;
+    next = index + 1;
+    SetBits(i * static_cast<uint64_t>(r.low), index & low_mask, r.low, lows.data());
+    SetBits((index >> r.low) + i, 1, 1, highs.data());
+    if (list == LabelList::kBoxes) {
+      if (value > 1) {
+        SetBits(i, 1, 1, flags.data());
+        PutVarint(value - 2, &extra);
+      }
+    } else {
+      SetBits(i * 4, value - 1, 4, confidences.data());
+    }
+  }
+  if (list == LabelList::kImageLevel) return lows + highs + confidences;
+  return extra.empty() ? lows + highs : lows + highs + flags + extra;
 }
 
 std::string LabelIndexBuilder::Finish(LabelList list) const {
@@ -125,15 +200,14 @@ std::string LabelIndexBuilder::Finish(LabelList list) const {
   out.push_back(static_cast<char>(list));
   PutVarint(num_examples_, &out);
   PutVarint(postings.size(), &out);
-  size_t total = 0;
+  std::string regions;
   for (const Postings& p : postings) {
+    const std::string region = EncodeRegion(p, list);
     PutVarint(p.entries, &out);
-    if (p.entries > 0) PutVarint(p.bytes.size(), &out);  // none for an absent class
-    total += p.bytes.size();
+    if (p.entries > 0) PutVarint(region.size(), &out);  // none for an absent class
+    regions += region;
   }
-  out.reserve(out.size() + total);
-  for (const Postings& p : postings) out += p.bytes;
-  return out;
+  return out + regions;
 }
 
 Status BuildLabelIndex(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family, Split split,
@@ -184,8 +258,11 @@ Status LabelPostings::Parse(std::string_view value, LabelList list, LabelPosting
   };
   if (value.size() < 3 || static_cast<uint8_t>(value[0]) != kMagic) return bad("not a label index");
   if (static_cast<uint8_t>(value[1]) != kVersion) {
-    return bad("version " + std::to_string(static_cast<uint8_t>(value[1])) +
-               ", this library reads version " + std::to_string(kVersion));
+    // Not damage: an index in another format. Store::LabelIndex says to rebuild it.
+    return Status::NotSupported(
+        "label index (" + std::string(VocabKindName(LabelListVocab(list))) +
+        ") is in format version " + std::to_string(static_cast<uint8_t>(value[1])) +
+        ", this library reads version " + std::to_string(kVersion));
   }
   if (static_cast<uint8_t>(value[2]) != static_cast<uint8_t>(list)) return bad("of another kind");
   size_t pos = 3;
@@ -203,6 +280,19 @@ Status LabelPostings::Parse(std::string_view value, LabelList list, LabelPosting
         (out->counts_[l] > 0 && !GetVarint(value, &pos, &bytes)) || bytes > value.size()) {
       return bad("truncated directory");
     }
+    if (out->counts_[l] > out->num_examples_) {
+      return bad("class " + std::to_string(l) + " lists " + std::to_string(out->counts_[l]) +
+                 " examples of " + std::to_string(out->num_examples_));
+    }
+    const Region r = RegionOf(out->num_examples_, out->counts_[l], list);
+    const uint64_t indices = r.low_bytes + r.high_bytes;
+    const bool fits = list == LabelList::kImageLevel
+                          ? bytes == indices + r.confidence_bytes
+                          : bytes == indices || bytes > indices + r.flag_bytes;
+    if (!fits) {
+      return bad("class " + std::to_string(l) + " has " + std::to_string(bytes) +
+                 " bytes for " + std::to_string(out->counts_[l]) + " entries");
+    }
     out->offsets_[l + 1] = out->offsets_[l] + bytes;
   }
   if (value.size() - pos != out->offsets_[num_labels]) {
@@ -215,45 +305,57 @@ Status LabelPostings::Parse(std::string_view value, LabelList list, LabelPosting
 
 Status LabelPostings::ForEach(size_t label,
                               const std::function<void(uint64_t, uint32_t)>& fn) const {
-  const std::string_view bytes =
-      data_.substr(offsets_[label], offsets_[label + 1] - offsets_[label]);
-  size_t pos = 0;
+  const uint64_t count = counts_[label];
+  if (count == 0) return Status::OK();
+  auto damaged = [&](const std::string& why) {
+    return Status::Corruption("label index: postings of label " + std::to_string(label) + " " +
+                              why);
+  };
+  // Parse checked the region's size against its count: no read runs past it.
+  const auto* region = reinterpret_cast<const uint8_t*>(data_.data() + offsets_[label]);
+  const uint64_t size = offsets_[label + 1] - offsets_[label];
+  const Region r = RegionOf(num_examples_, count, list_);
+  const uint8_t* lows = region;
+  const uint8_t* highs = lows + r.low_bytes;
+  const uint8_t* values = highs + r.high_bytes;  // flags or confidences
+  const bool counts_over_1 = list_ == LabelList::kBoxes && size > r.low_bytes + r.high_bytes;
+  const std::string_view extra =
+      counts_over_1 ? std::string_view(reinterpret_cast<const char*>(values) + r.flag_bytes,
+                                       size - r.low_bytes - r.high_bytes - r.flag_bytes)
+                    : std::string_view();
+  const uint64_t max_value = list_ == LabelList::kBoxes ? UINT32_MAX : kConfidenceLevels - 1;
+  size_t extra_pos = 0;
+  uint64_t i = 0;
   uint64_t next = 0;  // the smallest index the next entry may have
-  for (uint64_t e = 0; e < counts_[label]; ++e) {
-    uint64_t v = 0;
-    if (!GetVarint(bytes, &pos, &v)) {
-      return Status::Corruption("label index: postings of label " + std::to_string(label) +
-                                " are truncated");
-    }
-    uint64_t gap;
-    uint64_t value;
-    if (list_ == LabelList::kBoxes) {
-      gap = v >> 1;
-      value = 1;
-      if ((v & 1) != 0) {
-        if (!GetVarint(bytes, &pos, &value)) {
-          return Status::Corruption("label index: postings of label " + std::to_string(label) +
-                                    " are truncated");
+  for (uint64_t byte = 0; byte < r.high_bytes; ++byte) {
+    for (unsigned bits = highs[byte]; bits != 0; bits &= bits - 1) {
+      if (i == count) return damaged("hold more entries than their count");
+      // The i-th set bit sits at high + i.
+      const uint64_t high = byte * 8 + static_cast<uint64_t>(std::countr_zero(bits)) - i;
+      const uint64_t index =
+          high << r.low | GetBits(lows, i * static_cast<uint64_t>(r.low), r.low);
+      uint64_t value = 1;
+      if (list_ == LabelList::kImageLevel) {
+        value = GetBits(values, i * 4, 4) + 1;
+      } else if (counts_over_1 && GetBits(values, i, 1) != 0) {
+        if (!GetVarint(extra, &extra_pos, &value) || value > UINT32_MAX - 2) {
+          return damaged("are truncated");
         }
         value += 2;
       }
-    } else {
-      gap = v / kConfidenceLevels;
-      value = v % kConfidenceLevels;
+      if (index >= num_examples_ || index < next || value > max_value) {
+        return damaged("list example " + std::to_string(index) + " of " +
+                       std::to_string(num_examples_) + " (value " + std::to_string(value) + ")");
+      }
+      fn(index, static_cast<uint32_t>(value));
+      next = index + 1;
+      ++i;
     }
-    const uint64_t index = next + gap;
-    if (index >= num_examples_ || index < next || value > UINT32_MAX) {
-      return Status::Corruption("label index: label " + std::to_string(label) +
-                                " lists example " + std::to_string(index) + " of " +
-                                std::to_string(num_examples_));
-    }
-    fn(index, static_cast<uint32_t>(value));
-    next = index + 1;
   }
-  if (pos != bytes.size()) {
-    return Status::Corruption("label index: postings of label " + std::to_string(label) +
-                              " hold bytes past their entries");
+  if (i != count) {
+    return damaged("hold " + std::to_string(i) + " entries, their count " + std::to_string(count));
   }
+  if (extra_pos != extra.size()) return damaged("hold bytes past their entries");
   return Status::OK();
 }
 

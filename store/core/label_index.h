@@ -18,20 +18,33 @@
 // postings are those of its class in the `all` list (mapped by MID): storing
 // them again would add about half the `all` list's bytes for nothing.
 //
-// Value format (version 1), all integers LEB128 varints unless said:
-//   byte 'L', byte version (1), byte kind (0 boxes, 1 image-level)
-//   num_examples, num_labels
-//   for each label: its entry count, then its byte length if the count is
+// Value format (version 2), integers LEB128 varints unless said, bits
+// packed least significant first:
+//   byte 'L', byte version (2), byte kind (0 boxes, 1 image-level)
+//   N = num_examples, num_labels
+//   for each label: its entry count n, then its region's byte length if n is
 //   not 0 (most classes are absent from a split: one byte each)
-//   then each label's entries, label after label. An entry is one example
-//   that carries the label, examples ascending; `gap` = index - previous
-//   index - 1 (previous = -1 for the first):
-//     boxes:       varint(gap << 1 | (count > 1)), then varint(count - 2) if
-//                  count > 1, where count = boxes of the label in the example
-//     image-level: varint(gap * 11 + confidence), confidence = the largest
-//                  int(Confidence * 10) of the label's rows in the example,
-//                  1..10. Rows of confidence 0 (verified negatives) are left
-//                  out: no positive threshold ever selects them.
+//   then each label's region, label after label. An entry is one example
+//   that carries the label, indices ascending. A region is Elias-Fano:
+//     lows:  n * L bits, L = floor(log2(N / n)) (0 when n >= N): the low L
+//            bits of entry i's index at bit i * L
+//     highs: n + ((N - 1) >> L) + 1 bits: bit (index >> L) + i set for entry i
+//     then its values:
+//       boxes:       nothing if every count (boxes of the label in the
+//                    example) is 1; else n bits, bit i set where entry i's
+//                    count is over 1, then varint(count - 2) for each of those
+//       image-level: 4 bits an entry, confidence - 1, where confidence = the
+//                    largest int(Confidence * 10) of the label's rows in the
+//                    example, 1..10. Rows of confidence 0 (verified
+//                    negatives) are left out: no positive threshold selects them.
+// The region's size follows from n and N (plus the counts' varints), which
+// Parse checks; a reader walks the high bits' set bits of the pinned value
+// and reads each low part where it lies: no copy, no decompression. Why
+// Elias-Fano and not version 1's varint gaps, and what the index weighs
+// against the annotations family: store/core/README.md, "Label index size".
+// Version 1 (varint gaps) is refused with NotSupported, which the store
+// reports as "run `oiv4-kv index STORE`": rebuilding takes one read of the
+// records, and a second decoder would be code no new store exercises.
 #pragma once
 
 #include <cstdint>
@@ -79,7 +92,9 @@ class LabelIndexBuilder {
     uint64_t entries = 0;
     int64_t last = -1;
   };
-  void Append(Postings* p, uint64_t index, uint64_t value, LabelList list);
+  void Append(Postings* p, uint64_t index, uint64_t value);
+  // One class's Elias-Fano region (the format above) from its staged entries.
+  std::string EncodeRegion(const Postings& p, LabelList list) const;
 
   uint64_t num_examples_ = 0;
   std::vector<Postings> boxes_, labels_;

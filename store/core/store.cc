@@ -263,6 +263,10 @@ Status Store::LabelIndex(Split split, int list, const LabelPostings** out) const
       slot.status = LabelPostings::Parse(slot.pin.ToStringView(), static_cast<LabelList>(list),
                                          &slot.postings)
                         .WithContext(path_ + ": meta/" + key);
+      if (slot.status.IsNotSupported()) {  // an index in an older format
+        slot.status = Status::NotSupported(slot.status.message() + ": run `oiv4-kv index " +
+                                           path_ + "` once to rebuild it");
+      }
     }
     if (slot.status.ok() && slot.postings.num_examples() != NumExamples(split)) {
       slot.status = Status::Corruption(

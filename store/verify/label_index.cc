@@ -80,7 +80,12 @@ void CheckLabelIndex(Check* check, const Manifest& manifest, const AnnotationKey
       if (stored[l] == built[l]) continue;
       LabelPostings want, have;
       if (Status p = LabelPostings::Parse(stored[l], list, &have); !p.ok()) {
-        check->AddProblem(where, p.message());
+        if (p.IsNotSupported()) {  // an older format: not damage, but readers refuse it
+          check->report->notes.push_back(where + ": " + p.message() + ": run `oiv4-kv index " +
+                                         check->path + "` to rebuild it");
+        } else {
+          check->AddProblem(where, p.message());
+        }
         continue;
       }
       if (!LabelPostings::Parse(built[l], list, &want).ok()) continue;  // cannot happen
