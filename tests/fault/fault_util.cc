@@ -52,12 +52,19 @@ SynthOptions Download(size_t images, uint64_t seed) {
 
 pid_t SpawnConvert(const std::string& source, const std::string& store, Config config,
                    const std::vector<std::string>& env, const std::string& log) {
-  std::vector<std::string> args = {OIV4KV_BINARY, "convert", "--source", source, "--store", store,
-                                   "--config", std::string(ConfigName(config)),
-                                   "--on-error", "skip", "--threads", "2",
-                                   "--label-lists", source + "/tfds_lists",
-                                   "--chunk-images", "2", "--archive-readers", "2",
-                                   "--min-free-mib", "0"};
+  return SpawnCli({"convert", "--source", source, "--store", store,
+                   "--config", std::string(ConfigName(config)),
+                   "--on-error", "skip", "--threads", "2",
+                   "--label-lists", source + "/tfds_lists",
+                   "--chunk-images", "2", "--archive-readers", "2",
+                   "--min-free-mib", "0"},
+                  env, log);
+}
+
+pid_t SpawnCli(const std::vector<std::string>& command_args, const std::vector<std::string>& env,
+               const std::string& log) {
+  std::vector<std::string> args = {OIV4KV_BINARY};
+  args.insert(args.end(), command_args.begin(), command_args.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -86,6 +93,10 @@ Exit Wait(pid_t pid) {
   e.exited = WIFEXITED(status);
   e.code = e.exited ? WEXITSTATUS(status) : (WIFSIGNALED(status) ? WTERMSIG(status) : -1);
   return e;
+}
+
+Exit RunCli(const std::vector<std::string>& args, const std::string& log) {
+  return Wait(SpawnCli(args, {}, log));
 }
 
 Exit RunConvert(const std::string& source, const std::string& store, Config config,

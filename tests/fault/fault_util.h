@@ -26,11 +26,18 @@ SynthOptions Download(size_t images, uint64_t seed);
 pid_t SpawnConvert(const std::string& source, const std::string& store, Config config,
                    const std::vector<std::string>& env = {}, const std::string& log = "");
 
+// `oiv4-kv <args...>` as its own process, like SpawnConvert.
+pid_t SpawnCli(const std::vector<std::string>& args, const std::vector<std::string>& env = {},
+               const std::string& log = "");
+
 struct Exit {
   bool exited = false;  // else killed by a signal
   int code = -1;        // exit status, or the signal
 };
 Exit Wait(pid_t pid);
+
+// Runs SpawnCli to its end.
+Exit RunCli(const std::vector<std::string>& args, const std::string& log = "");
 
 // Runs SpawnConvert to its end.
 Exit RunConvert(const std::string& source, const std::string& store, Config config,
