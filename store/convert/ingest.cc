@@ -16,6 +16,7 @@
 #include "store/convert/source_files.h"
 #include "store/convert/unit.h"
 #include "store/convert/vocab_files.h"
+#include "store/core/kill_point.h"
 #include "store/core/writer_internal.h"
 
 namespace oiv4kv {
@@ -186,7 +187,9 @@ Status Ingest(const IngestRequest& r, IngestSummary* summary) {
   const std::string staging = (fs::path(r.store) / "ingest-staging").string();
   std::vector<std::pair<std::string, std::vector<std::string>>> tables;
   OIV4KV_RETURN_IF_ERROR(StageFiles(plan, units, manifests, !annotations_done, staging, &tables));
+  KillPoint("ingest_files");
   OIV4KV_RETURN_IF_ERROR(IngestFiles(*writer, tables));
+  KillPoint("ingest_files");
 
   // The report and the inputs, as `convert` records them.
   Batch batch;

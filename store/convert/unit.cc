@@ -20,6 +20,7 @@
 #include "store/convert/input_fingerprint.h"
 #include "store/convert/resume_keys.h"
 #include "store/core/format/layout.h"
+#include "store/core/kill_point.h"
 #include "store/core/writer_internal.h"
 
 namespace oiv4kv {
@@ -263,6 +264,7 @@ Status ConvertUnit(const Plan& plan, size_t k, const std::string& out, uint32_t 
   if (s.ok()) {
     fs::remove_all(fs::path(tmp) / "store", ec);
     s = WriteFileAtomically((fs::path(tmp) / kUnitManifestName).string(), EncodeUnitManifest(m));
+    if (s.ok()) KillPoint("unit_commit");
   }
   if (!s.ok()) {
     fs::remove_all(tmp, ec);
@@ -281,6 +283,7 @@ Status ConvertUnit(const Plan& plan, size_t k, const std::string& out, uint32_t 
     }
     return Status::IOError(folder + ": rename: " + std::strerror(err));
   }
+  KillPoint("unit_commit");
   fs::remove(UnitFailedFile(out, plan, k), ec);
   return Status::OK();
 }

@@ -95,8 +95,40 @@ Exit Wait(pid_t pid) {
   return e;
 }
 
-Exit RunCli(const std::vector<std::string>& args, const std::string& log) {
-  return Wait(SpawnCli(args, {}, log));
+Exit RunCli(const std::vector<std::string>& args, const std::vector<std::string>& env,
+            const std::string& log) {
+  return Wait(SpawnCli(args, env, log));
+}
+
+std::vector<std::string> PlanArgs(const std::string& source, Config config,
+                                  const std::string& plan) {
+  return {"plan", "--source", source, "--config", std::string(ConfigName(config)),
+          "--on-error", "skip", "--label-lists", source + "/tfds_lists", "--out", plan};
+}
+
+std::vector<std::string> ConvertUnitArgs(const std::string& plan, size_t k,
+                                         const std::string& out) {
+  return {"convert-unit", "--plan", plan, "--unit", std::to_string(k), "--out", out,
+          "--threads", "2"};
+}
+
+std::vector<std::string> IngestArgs(const std::string& plan, const std::string& units,
+                                    const std::string& store) {
+  return {"ingest", "--plan", plan, "--units", units, "--store", store, "--threads", "2"};
+}
+
+TempFolders UnitTempFolders(const std::string& out) {
+  TempFolders t;
+  std::error_code ec;
+  for (const fs::directory_entry& e : fs::directory_iterator(out, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.empty() || name[0] != '.' || name.find(".tmp-") == std::string::npos) continue;
+    if (t.count++ == 0) t.first = name;
+    for (const fs::directory_entry& f : fs::recursive_directory_iterator(e.path(), ec)) {
+      if (f.is_regular_file(ec)) t.bytes += f.file_size(ec);
+    }
+  }
+  return t;
 }
 
 Exit RunConvert(const std::string& source, const std::string& store, Config config,

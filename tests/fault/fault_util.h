@@ -37,7 +37,26 @@ struct Exit {
 Exit Wait(pid_t pid);
 
 // Runs SpawnCli to its end.
-Exit RunCli(const std::vector<std::string>& args, const std::string& log = "");
+Exit RunCli(const std::vector<std::string>& args, const std::vector<std::string>& env = {},
+            const std::string& log = "");
+
+// The sharded path's commands, in the same settings as SpawnConvert:
+// `plan` of `source` into the plan file `plan`, `convert-unit` K of it into
+// `out`, `ingest` of the units in `units` into `store`.
+std::vector<std::string> PlanArgs(const std::string& source, Config config,
+                                  const std::string& plan);
+std::vector<std::string> ConvertUnitArgs(const std::string& plan, size_t k,
+                                         const std::string& out);
+std::vector<std::string> IngestArgs(const std::string& plan, const std::string& units,
+                                    const std::string& store);
+
+// The units' temporary folders (.<name>.tmp-<host>-<pid>) in a units folder.
+struct TempFolders {
+  size_t count = 0;
+  uint64_t bytes = 0;  // of their files
+  std::string first;   // name of one
+};
+TempFolders UnitTempFolders(const std::string& out);
 
 // Runs SpawnConvert to its end.
 Exit RunConvert(const std::string& source, const std::string& store, Config config,

@@ -33,39 +33,10 @@ uint64_t EnvOr(const char* name, uint64_t fallback) {
   return v != nullptr && *v ? std::strtoull(v, nullptr, 10) : fallback;
 }
 
-std::vector<std::string> UnitArgs(const std::string& plan, size_t k, const std::string& out) {
-  return {"convert-unit", "--plan", plan, "--unit", std::to_string(k), "--out", out,
-          "--threads", "2"};
-}
-
-std::vector<std::string> IngestArgs(const std::string& plan, const std::string& units,
-                                    const std::string& store) {
-  return {"ingest", "--plan", plan, "--units", units, "--store", store, "--threads", "2"};
-}
-
 int64_t MicrosSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
                                                                start)
       .count();
-}
-
-// The unit temporary folders (.<name>.tmp-<host>-<pid>) in `out`, and their bytes.
-struct TempFolders {
-  size_t count = 0;
-  uint64_t bytes = 0;
-  std::string first;
-};
-TempFolders UnitTempFolders(const std::string& out) {
-  TempFolders t;
-  for (const fs::directory_entry& e : fs::directory_iterator(out)) {
-    const std::string name = e.path().filename().string();
-    if (name.empty() || name[0] != '.' || name.find(".tmp-") == std::string::npos) continue;
-    if (t.count++ == 0) t.first = name;
-    for (const fs::directory_entry& f : fs::recursive_directory_iterator(e.path())) {
-      if (f.is_regular_file()) t.bytes += f.file_size();
-    }
-  }
-  return t;
 }
 
 // Spawns `args` and kills it with SIGKILL after a moment drawn from
@@ -101,10 +72,7 @@ class UnitSoak : public ::testing::Test {
     const fault::Exit one = fault::RunConvert(source_, dir_.Sub("one"), config_);
     ASSERT_TRUE(one.exited && one.code == 0) << one.code;
     plan_ = dir_.Sub("plan.json");
-    const fault::Exit planned =
-        fault::RunCli({"plan", "--source", source_, "--config", std::string(ConfigName(config_)),
-                       "--on-error", "skip", "--label-lists", source_ + "/tfds_lists", "--out",
-                       plan_});
+    const fault::Exit planned = fault::RunCli(fault::PlanArgs(source_, config_, plan_));
     ASSERT_TRUE(planned.exited && planned.code == 0) << planned.code;
     // 16 train archives (one unit each), validation, test.
     units_ = 18;
@@ -127,13 +95,13 @@ TEST_F(UnitSoak, RandomKillsOfUnitsAndIngestThenResumeGiveTheOneMachineStore) {
   int64_t slowest_unit_us = 0;
   for (size_t k = 0; k < units_; ++k) {
     const auto start = std::chrono::steady_clock::now();
-    const fault::Exit e = fault::RunCli(UnitArgs(plan_, k, dir_.Sub("clean_units")));
+    const fault::Exit e = fault::RunCli(fault::ConvertUnitArgs(plan_, k, dir_.Sub("clean_units")));
     ASSERT_TRUE(e.exited && e.code == 0) << "clean unit " << k << ": " << e.code;
     slowest_unit_us = std::max(slowest_unit_us, MicrosSince(start));
   }
   const auto ingest_start = std::chrono::steady_clock::now();
   const fault::Exit ingested = fault::RunCli(
-      IngestArgs(plan_, dir_.Sub("clean_units"), dir_.Sub("clean_sharded")));
+      fault::IngestArgs(plan_, dir_.Sub("clean_units"), dir_.Sub("clean_sharded")));
   ASSERT_TRUE(ingested.exited && ingested.code == 0) << ingested.code;
   const int64_t ingest_us = MicrosSince(ingest_start);
   ASSERT_EQ(want_digest, fault::StoreDigest(dir_.Sub("clean_sharded")))
@@ -149,15 +117,15 @@ TEST_F(UnitSoak, RandomKillsOfUnitsAndIngestThenResumeGiveTheOneMachineStore) {
     const std::string work = dir_.Sub("units" + std::to_string(round));
     const std::string store = dir_.Sub("store" + std::to_string(round));
     for (size_t k = 0; k < units_; ++k) {
-      const int kills = KillUntilDone(UnitArgs(plan_, k, work), kMaxKillsPerUnit, rng, unit_moment);
+      const int kills = KillUntilDone(fault::ConvertUnitArgs(plan_, k, work), kMaxKillsPerUnit, rng, unit_moment);
       ASSERT_GE(kills, 0) << "unit " << k << " never completed";
       unit_kills += kills;
       ++units_done;
     }
-    const TempFolders left = UnitTempFolders(work);
+    const fault::TempFolders left = fault::UnitTempFolders(work);
     EXPECT_EQ(0u, left.count) << "stale unit temporary folder: " << left.first;
     const int kills =
-        KillUntilDone(IngestArgs(plan_, work, store), kMaxKillsPerIngest, rng, ingest_moment);
+        KillUntilDone(fault::IngestArgs(plan_, work, store), kMaxKillsPerIngest, rng, ingest_moment);
     ASSERT_GE(kills, 0) << "the ingest never completed";
     ingest_kills += kills;
 
@@ -189,7 +157,7 @@ TEST_F(UnitSoak, RepeatedKillsOfOneUnitLeaveNoPileOfTemporaryFolders) {
   const std::string work = dir_.Sub("units");
   // The first train unit, timed in a clean run elsewhere.
   const auto start = std::chrono::steady_clock::now();
-  const fault::Exit clean = fault::RunCli(UnitArgs(plan_, 0, dir_.Sub("clean_units")));
+  const fault::Exit clean = fault::RunCli(fault::ConvertUnitArgs(plan_, 0, dir_.Sub("clean_units")));
   ASSERT_TRUE(clean.exited && clean.code == 0) << clean.code;
   const int64_t unit_us = MicrosSince(start);
 
@@ -200,7 +168,7 @@ TEST_F(UnitSoak, RepeatedKillsOfOneUnitLeaveNoPileOfTemporaryFolders) {
   int killed = 0, runs_that_left_a_folder = 0;
   uint64_t most_bytes = 0;
   for (int i = 0; i < kKills; ++i) {
-    const pid_t child = fault::SpawnCli(UnitArgs(plan_, 0, work));
+    const pid_t child = fault::SpawnCli(fault::ConvertUnitArgs(plan_, 0, work));
     ASSERT_GT(child, 0);
     usleep(static_cast<useconds_t>(moment(rng)));
     kill(child, SIGKILL);
@@ -211,14 +179,14 @@ TEST_F(UnitSoak, RepeatedKillsOfOneUnitLeaveNoPileOfTemporaryFolders) {
       continue;
     }
     ++killed;
-    const TempFolders t = UnitTempFolders(work);
+    const fault::TempFolders t = fault::UnitTempFolders(work);
     EXPECT_LE(t.count, 1u) << "after kill " << killed << ": " << t.first << " and others";
     runs_that_left_a_folder += t.count;
     most_bytes = std::max(most_bytes, t.bytes);
   }
-  const fault::Exit done = fault::RunCli(UnitArgs(plan_, 0, work));
+  const fault::Exit done = fault::RunCli(fault::ConvertUnitArgs(plan_, 0, work));
   ASSERT_TRUE(done.exited && done.code == 0) << done.code;
-  EXPECT_EQ(0u, UnitTempFolders(work).count);
+  EXPECT_EQ(0u, fault::UnitTempFolders(work).count);
   EXPECT_TRUE(fs::exists(work + "/train_0/unit.json"));
   std::cout << "unit temporary folders: " << killed << " kills of unit 0, "
             << runs_that_left_a_folder << " left a folder, at most 1 at a time (" << most_bytes
