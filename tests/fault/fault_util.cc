@@ -131,6 +131,20 @@ TempFolders UnitTempFolders(const std::string& out) {
   return t;
 }
 
+ConvertRequest Request(const std::string& source, const std::string& store, Config config) {
+  ConvertRequest r;
+  r.source = source;
+  r.store = store;
+  r.config = config;
+  r.threads = 2;
+  r.archive_readers = 2;
+  r.chunk_images = 2;  // many commits for the faults to fall between
+  r.skip_bad_inputs = true;
+  r.label_lists = source + "/tfds_lists";
+  r.min_free_bytes = 0;
+  return r;
+}
+
 Exit RunConvert(const std::string& source, const std::string& store, Config config,
                 const std::vector<std::string>& env, const std::string& log) {
   return Wait(SpawnConvert(source, store, config, env, log));

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "oiv4kv/dataset.h"
+#include "store/convert/converter.h"
 #include "store/synth/synth_download.h"
 
 namespace oiv4kv::fault {
@@ -57,6 +58,9 @@ struct TempFolders {
   std::string first;   // name of one
 };
 TempFolders UnitTempFolders(const std::string& out);
+
+// The in-process equivalent of SpawnConvert's command.
+ConvertRequest Request(const std::string& source, const std::string& store, Config config);
 
 // Runs SpawnConvert to its end.
 Exit RunConvert(const std::string& source, const std::string& store, Config config,
