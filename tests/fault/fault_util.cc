@@ -145,6 +145,13 @@ ConvertRequest Request(const std::string& source, const std::string& store, Conf
   return r;
 }
 
+std::map<std::string, uint64_t> KillPointCounts(const std::string& log) {
+  std::map<std::string, uint64_t> counts;
+  std::ifstream in(log);
+  for (std::string line; std::getline(in, line);) ++counts[line];
+  return counts;
+}
+
 Exit RunConvert(const std::string& source, const std::string& store, Config config,
                 const std::vector<std::string>& env, const std::string& log) {
   return Wait(SpawnConvert(source, store, config, env, log));

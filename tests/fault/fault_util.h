@@ -62,6 +62,9 @@ TempFolders UnitTempFolders(const std::string& out);
 // The in-process equivalent of SpawnConvert's command.
 ConvertRequest Request(const std::string& source, const std::string& store, Config config);
 
+// How many times each kill point is named in an OIV4KV_KILL_POINTS_LOG file.
+std::map<std::string, uint64_t> KillPointCounts(const std::string& log);
+
 // Runs SpawnConvert to its end.
 Exit RunConvert(const std::string& source, const std::string& store, Config config,
                 const std::vector<std::string>& env = {}, const std::string& log = "");

@@ -9,7 +9,6 @@
 #include <signal.h>
 
 #include <filesystem>
-#include <fstream>
 #include <map>
 
 #include "store/core/kill_point.h"
@@ -21,13 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::TempDir;
-
-std::map<std::string, uint64_t> CountPoints(const std::string& log) {
-  std::map<std::string, uint64_t> counts;
-  std::ifstream in(log);
-  for (std::string line; std::getline(in, line);) ++counts[line];
-  return counts;
-}
 
 bool Succeeded(const fault::Exit& e) { return e.exited && e.code == 0; }
 
@@ -57,8 +49,8 @@ TEST(ShardKillPoints, EveryPointOfConvertUnitAndIngestAtFirstAndLastResumesToThe
   ASSERT_TRUE(Succeeded(fault::RunCli(fault::IngestArgs(plan, units, dir.Sub("clean")),
                                       {"OIV4KV_KILL_POINTS_LOG=" + dir.Sub("ingest.log")})));
   ASSERT_EQ(want, fault::StoreDigest(dir.Sub("clean")));
-  const std::map<std::string, uint64_t> unit_points = CountPoints(dir.Sub("unit.log"));
-  const std::map<std::string, uint64_t> ingest_points = CountPoints(dir.Sub("ingest.log"));
+  const std::map<std::string, uint64_t> unit_points = fault::KillPointCounts(dir.Sub("unit.log"));
+  const std::map<std::string, uint64_t> ingest_points = fault::KillPointCounts(dir.Sub("ingest.log"));
   // The two commits of a unit; the ingest's two around its one atomic ingest.
   EXPECT_EQ(2u, unit_points.count("unit_commit") ? unit_points.at("unit_commit") : 0);
   EXPECT_EQ(2u, ingest_points.count("ingest_files") ? ingest_points.at("ingest_files") : 0);
