@@ -146,6 +146,12 @@ Status Ingest(const IngestRequest& r, IngestSummary* summary) {
   if (const ConfigManifest* c = m.FindConfig(plan.config); c != nullptr && c->complete) {
     summary->already_complete = true;
     summary->report = c->report;
+    // A run killed between its commit and its clean-up left these behind.
+    for (const std::string& p : ConfigRunPrefixes(plan.config)) {
+      OIV4KV_RETURN_IF_ERROR(ClearProgress(*writer, p));
+    }
+    std::error_code ec;
+    fs::remove_all(fs::path(r.store) / "ingest-staging", ec);
     return Status::OK();
   }
   const bool annotations_done = m.annotations_complete;
