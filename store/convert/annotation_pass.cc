@@ -60,7 +60,7 @@ Status AnnotationPass::WriteVocabularies(const Vocabularies& v) {
 }
 
 Status AnnotationPass::Stage(const std::string& staging_path) {
-  OIV4KV_RETURN_IF_ERROR(AnnotationStaging::Open(staging_path, &staging_));
+  OIV4KV_RETURN_IF_ERROR(AnnotationStaging::Open(staging_path, &staging_, r_.file_system));
   staging_->SetIdDigitFilter(r_.annotation_digit, r_.report_bad_rows);
   Vocabularies v;
   if (Status s = LoadVocabularies(files_.class_descriptions, files_.boxable_descriptions,

@@ -1,6 +1,8 @@
 #include "store/convert/annotation_staging.h"
 
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
@@ -184,15 +186,23 @@ Status AnnotationStaging::UseVocabulary(uint64_t signature) {
   return FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "staging");
 }
 
-AnnotationStaging::AnnotationStaging(std::unique_ptr<rocksdb::DB> db) : db_(std::move(db)) {}
+AnnotationStaging::AnnotationStaging(std::unique_ptr<rocksdb::Env> env,
+                                     std::unique_ptr<rocksdb::DB> db)
+    : env_(std::move(env)), db_(std::move(db)) {}
 
 AnnotationStaging::~AnnotationStaging() {
   if (db_) db_->Close().PermitUncheckedError();
 }
 
 Status AnnotationStaging::Open(const std::string& path,
-                               std::unique_ptr<AnnotationStaging>* out) {
+                               std::unique_ptr<AnnotationStaging>* out,
+                               std::shared_ptr<rocksdb::FileSystem> file_system) {
   rocksdb::Options options;
+  std::unique_ptr<rocksdb::Env> env;
+  if (file_system != nullptr) {
+    env = rocksdb::NewCompositeEnv(std::move(file_system));
+    options.env = env.get();
+  }
   options.create_if_missing = true;
   options.info_log = NoFileInfoLog();
   options.compression = rocksdb::kLZ4Compression;
@@ -200,7 +210,7 @@ Status AnnotationStaging::Open(const std::string& path,
   options.max_open_files = 256;
   rocksdb::DB* db = nullptr;
   OIV4KV_RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(options, path, &db), path));
-  out->reset(new AnnotationStaging(std::unique_ptr<rocksdb::DB>(db)));
+  out->reset(new AnnotationStaging(std::move(env), std::unique_ptr<rocksdb::DB>(db)));
   return Status::OK();
 }
 

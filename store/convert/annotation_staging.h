@@ -20,6 +20,8 @@
 
 namespace rocksdb {
 class DB;
+class Env;
+class FileSystem;
 }
 
 namespace oiv4kv {
@@ -29,8 +31,10 @@ enum class RowFile : uint8_t { kHuman = 0, kMachine = 1, kBoxes = 2 };
 
 class AnnotationStaging {
  public:
-  // Opens (or creates) the scratch database at `path`.
-  static Status Open(const std::string& path, std::unique_ptr<AnnotationStaging>* out);
+  // Opens (or creates) the scratch database at `path`, on `file_system`
+  // when given (the conversion's, so that injected faults reach it too).
+  static Status Open(const std::string& path, std::unique_ptr<AnnotationStaging>* out,
+                     std::shared_ptr<rocksdb::FileSystem> file_system = nullptr);
   ~AnnotationStaging();
 
   // Rows are staged with labels numbered by one vocabulary: when
@@ -73,9 +77,10 @@ class AnnotationStaging {
   }
 
  private:
-  explicit AnnotationStaging(std::unique_ptr<rocksdb::DB> db);
+  AnnotationStaging(std::unique_ptr<rocksdb::Env> env, std::unique_ptr<rocksdb::DB> db);
   // Deletes the rows, problems and marks staged from one file.
   Status DropFile(Split split, RowFile file, const std::string& csv);
+  std::unique_ptr<rocksdb::Env> env_;  // outlives db_ (declared first)
   std::unique_ptr<rocksdb::DB> db_;
   int digit_ = -1;
   bool report_bad_rows_ = true;

@@ -283,7 +283,10 @@ std::vector<Config> RequestedConfigs(const ConvertRequest& request) {
 
 Status Convert(const ConvertRequest& request, ProgressMeter* meter, ConvertSummary* summary) {
   *summary = ConvertSummary();
-  Status s = Conversion(request, meter, summary).Run();
+  // The store and the annotation staging write through one file system.
+  ConvertRequest resolved = request;
+  Status s = ResolveConvertFileSystem(request, &resolved.file_system);
+  if (s.ok()) s = Conversion(resolved, meter, summary).Run();
   if (request.skip_bad_inputs) summary->skip_cannot_help = true;
   if (IsNoSpace(s) && !s.message().starts_with("No space left on device")) {
     return Status::IOError("No space left on device: " + request.store + " (" + s.message() + ")");

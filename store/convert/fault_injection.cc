@@ -174,15 +174,23 @@ rocksdb::IOStatus FaultInjectingFileSystem::RenameFile(const std::string& s,
   return target()->RenameFile(s, t, o, dbg);
 }
 
-Status OpenConvertWriter(const ConvertRequest& request, std::unique_ptr<Writer>* writer) {
-  std::shared_ptr<rocksdb::FileSystem> fs = request.file_system;
-  if (fs == nullptr) {
+Status ResolveConvertFileSystem(const ConvertRequest& request,
+                                std::shared_ptr<rocksdb::FileSystem>* file_system) {
+  *file_system = request.file_system;
+  if (*file_system == nullptr) {
     if (const char* env = std::getenv("OIV4KV_FAULT_FS"); env != nullptr && *env) {
       FaultSpec spec;
       OIV4KV_RETURN_IF_ERROR(ParseFaultSpec(env, &spec));
-      fs = std::make_shared<FaultInjectingFileSystem>(rocksdb::FileSystem::Default(), spec);
+      *file_system =
+          std::make_shared<FaultInjectingFileSystem>(rocksdb::FileSystem::Default(), spec);
     }
   }
+  return Status::OK();
+}
+
+Status OpenConvertWriter(const ConvertRequest& request, std::unique_ptr<Writer>* writer) {
+  std::shared_ptr<rocksdb::FileSystem> fs;
+  OIV4KV_RETURN_IF_ERROR(ResolveConvertFileSystem(request, &fs));
   if (fs == nullptr) return Writer::Open(request.store, WriterOptions(), writer);
   return OpenWriterOnFileSystem(request.store, WriterOptions(), std::move(fs), writer);
 }

@@ -81,8 +81,14 @@ class FaultInjectingFileSystem : public rocksdb::FileSystemWrapper {
   std::atomic<bool> fired_{false}, cleared_{false};
 };
 
-// The writer a conversion opens: on `request.file_system` when set, else on a
-// FaultInjectingFileSystem when OIV4KV_FAULT_FS is set, else Writer::Open's.
+// The file system a conversion writes through, the store's and the
+// annotation staging's alike: `request.file_system` when set, else a
+// FaultInjectingFileSystem when OIV4KV_FAULT_FS is set, else null (the
+// default one). Resolved once per conversion, so one fault count covers both.
+Status ResolveConvertFileSystem(const ConvertRequest& request,
+                                std::shared_ptr<rocksdb::FileSystem>* file_system);
+
+// The writer a conversion opens: on ResolveConvertFileSystem's file system.
 Status OpenConvertWriter(const ConvertRequest& request, std::unique_ptr<Writer>* writer);
 
 }  // namespace oiv4kv

@@ -16,6 +16,7 @@
 #include "store/convert/source_files.h"
 #include "store/convert/unit.h"
 #include "store/convert/vocab_files.h"
+#include "store/core/kill_point.h"
 #include "store/core/writer_internal.h"
 
 namespace oiv4kv {
@@ -145,6 +146,12 @@ Status Ingest(const IngestRequest& r, IngestSummary* summary) {
   if (const ConfigManifest* c = m.FindConfig(plan.config); c != nullptr && c->complete) {
     summary->already_complete = true;
     summary->report = c->report;
+    // A run killed between its commit and its clean-up left these behind.
+    for (const std::string& p : ConfigRunPrefixes(plan.config)) {
+      OIV4KV_RETURN_IF_ERROR(ClearProgress(*writer, p));
+    }
+    std::error_code ec;
+    fs::remove_all(fs::path(r.store) / "ingest-staging", ec);
     return Status::OK();
   }
   const bool annotations_done = m.annotations_complete;
@@ -186,7 +193,9 @@ Status Ingest(const IngestRequest& r, IngestSummary* summary) {
   const std::string staging = (fs::path(r.store) / "ingest-staging").string();
   std::vector<std::pair<std::string, std::vector<std::string>>> tables;
   OIV4KV_RETURN_IF_ERROR(StageFiles(plan, units, manifests, !annotations_done, staging, &tables));
+  KillPoint("ingest_files");
   OIV4KV_RETURN_IF_ERROR(IngestFiles(*writer, tables));
+  KillPoint("ingest_files");
 
   // The report and the inputs, as `convert` records them.
   Batch batch;

@@ -1,6 +1,9 @@
 #include "store/convert/unit.h"
 
+#include <signal.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <cstdio>
 #include <cstring>
@@ -17,6 +20,7 @@
 #include "store/convert/input_fingerprint.h"
 #include "store/convert/resume_keys.h"
 #include "store/core/format/layout.h"
+#include "store/core/kill_point.h"
 #include "store/core/writer_internal.h"
 
 namespace oiv4kv {
@@ -159,6 +163,24 @@ Status RunUnit(const Plan& plan, size_t k, const std::string& tmp, uint32_t thre
   return Status::OK();
 }
 
+// The temporary folders (<prefix><pid>) that runs of this unit killed on
+// this host left behind: removed when their pid is no longer alive, so
+// repeated kills do not pile up scratch stores. Other hosts' folders (a
+// shared --out) and live runs' are left alone.
+void RemoveDeadRunsFolders(const std::string& out, const std::string& prefix) {
+  std::error_code ec;
+  for (const fs::directory_entry& e : fs::directory_iterator(out, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::string digits = name.substr(prefix.size());
+    if (digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 9) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(digits));
+    if (pid != ::getpid() && (::kill(pid, 0) == 0 || errno != ESRCH)) continue;  // still running
+    std::error_code rm;
+    fs::remove_all(e.path(), rm);
+  }
+}
+
 }  // namespace
 
 std::string UnitFolder(const std::string& out, const Plan& plan, size_t k) {
@@ -227,9 +249,10 @@ Status ConvertUnit(const Plan& plan, size_t k, const std::string& out, uint32_t 
   OIV4KV_RETURN_IF_ERROR(CheckUnitInputs(plan, k));
   fs::create_directories(out, ec);
   if (ec) return Status::IOError(out + ": cannot be created: " + ec.message());
-  const std::string tmp = (fs::path(out) / ("." + plan.units[k].name + ".tmp-" + Hostname() +
-                                            "-" + std::to_string(::getpid())))
-                              .string();
+  const std::string tmp_prefix = "." + plan.units[k].name + ".tmp-" + Hostname() + "-";
+  const std::string tmp =
+      (fs::path(out) / (tmp_prefix + std::to_string(::getpid()))).string();
+  RemoveDeadRunsFolders(out, tmp_prefix);
   fs::remove_all(tmp, ec);
   fs::create_directories(tmp, ec);
   if (ec) return Status::IOError(tmp + ": cannot be created: " + ec.message());
@@ -241,6 +264,7 @@ Status ConvertUnit(const Plan& plan, size_t k, const std::string& out, uint32_t 
   if (s.ok()) {
     fs::remove_all(fs::path(tmp) / "store", ec);
     s = WriteFileAtomically((fs::path(tmp) / kUnitManifestName).string(), EncodeUnitManifest(m));
+    if (s.ok()) KillPoint("unit_commit");
   }
   if (!s.ok()) {
     fs::remove_all(tmp, ec);
@@ -259,6 +283,7 @@ Status ConvertUnit(const Plan& plan, size_t k, const std::string& out, uint32_t 
     }
     return Status::IOError(folder + ": rename: " + std::strerror(err));
   }
+  KillPoint("unit_commit");
   fs::remove(UnitFailedFile(out, plan, k), ec);
   return Status::OK();
 }

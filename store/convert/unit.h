@@ -5,7 +5,8 @@
 // a unit manifest, written last, and the folder renamed into place:
 // <out>/<unit name>/ exists only when the unit is complete. A finished unit
 // is left alone; a unit killed at any moment leaves only a temporary folder
-// (<out>/.<name>.tmp-<host>-<pid>, ignored) and is redone. A unit that fails
+// (<out>/.<name>.tmp-<host>-<pid>, ignored) and is redone; the rerun removes
+// the temporary folders of this host's dead runs of the unit. A unit that fails
 // leaves <out>/<name>.failed saying why. Writes nothing outside `out`.
 #pragma once
 

@@ -14,6 +14,11 @@
 // write), "config_commit" twice inside a config's commit (before its manifest
 // write, and after it while the run's progress keys are still there),
 // "manifest" after every manifest write.
+// The sharded path's own points (kShardKillPoints): "unit_commit" twice in
+// `convert-unit` (after the unit manifest is written in the temporary folder,
+// and after the folder is renamed into place), "ingest_files" twice in
+// `ingest` (with the table files staged, before and after the atomic
+// IngestExternalFiles).
 // Compiled in unless OIV4KV_KILL_POINTS is OFF (CMake), which makes it a no-op.
 #pragma once
 
@@ -24,6 +29,8 @@ namespace oiv4kv {
 
 inline constexpr std::array<std::string_view, 5> kKillPoints = {
     "chunk", "progress", "annotation_commit", "config_commit", "manifest"};
+inline constexpr std::array<std::string_view, 2> kShardKillPoints = {"unit_commit",
+                                                                     "ingest_files"};
 
 // Reaching point `name`: counts it, logs it, and raises SIGKILL when
 // OIV4KV_KILL_AT names this occurrence. Thread-safe.

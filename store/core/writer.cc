@@ -286,6 +286,10 @@ struct WriterAccess {
       arg.column_family = handle;
       arg.external_files = paths;
       arg.options.move_files = true;  // a hard link, or a copy across filesystems
+      // The seqno goes in the MANIFEST only: written into the file it would
+      // change the hard-linked unit file too, and an ingest rerun after a
+      // kill would take in that altered file (Corruption on open).
+      arg.options.write_global_seqno = false;
       arg.options.snapshot_consistency = false;
       args.push_back(std::move(arg));
     }

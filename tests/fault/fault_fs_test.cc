@@ -28,20 +28,6 @@ namespace {
 namespace fs = std::filesystem;
 using testing::TempDir;
 
-ConvertRequest Request(const std::string& source, const std::string& store, Config config) {
-  ConvertRequest r;
-  r.source = source;
-  r.store = store;
-  r.config = config;
-  r.threads = 2;
-  r.archive_readers = 2;
-  r.chunk_images = 2;  // many commits for the faults to fall between
-  r.skip_bad_inputs = true;
-  r.label_lists = source + "/tfds_lists";
-  r.min_free_bytes = 0;
-  return r;
-}
-
 TEST(FaultSpec, ParsesKindTriggerAndCount) {
   FaultSpec spec;
   ASSERT_OK(ParseFaultSpec("nospace:bytes:1048576", &spec));
@@ -110,7 +96,7 @@ void Sweep(const std::string& source, const std::string& base, Config config,
   {
     const std::string path = work + "/count";
     fresh(path);
-    ConvertRequest r = Request(source, path, config);
+    ConvertRequest r = fault::Request(source, path, config);
     r.file_system = counting;
     ConvertSummary summary;
     ASSERT_OK(Convert(r, nullptr, &summary));
@@ -142,7 +128,7 @@ void Sweep(const std::string& source, const std::string& base, Config config,
       const std::string path = work + "/point";
       fresh(path);
       auto faulty = std::make_shared<FaultInjectingFileSystem>(rocksdb::FileSystem::Default(), spec);
-      ConvertRequest r = Request(source, path, config);
+      ConvertRequest r = fault::Request(source, path, config);
       r.file_system = faulty;
       ConvertSummary summary;
       const Status s = Convert(r, nullptr, &summary);
@@ -189,7 +175,7 @@ void Sweep(const std::string& source, const std::string& base, Config config,
       std::cout << "  " << point.str() << ": " << outcome << "\n";
       // The fault clears: the same command resumes to the clean store.
       ConvertSummary resumed;
-      ASSERT_OK(Convert(Request(source, path, config), nullptr, &resumed));
+      ASSERT_OK(Convert(fault::Request(source, path, config), nullptr, &resumed));
       EXPECT_EQ(clean_digest, fault::StoreDigest(path));
       const fault::Comparison c = fault::CompareStores(clean, path);
       EXPECT_TRUE(c.same()) << c.lost << " lost, " << c.duplicated << " duplicated, " << c.extra
@@ -208,10 +194,10 @@ TEST(FaultSweep, DiskFullAndIoErrorsAnywhereInAConversionResumeToTheCleanStore) 
   const std::string source = dir.Sub("download");
   // The clean stores: original alone, then 300k added.
   ConvertSummary summary;
-  ASSERT_OK(Convert(Request(source, dir.Sub("clean_original"), Config::kOriginal), nullptr,
+  ASSERT_OK(Convert(fault::Request(source, dir.Sub("clean_original"), Config::kOriginal), nullptr,
                     &summary));
   fs::copy(dir.Sub("clean_original"), dir.Sub("clean_both"), fs::copy_options::recursive);
-  ASSERT_OK(Convert(Request(source, dir.Sub("clean_both"), Config::k300k), nullptr, &summary));
+  ASSERT_OK(Convert(fault::Request(source, dir.Sub("clean_both"), Config::k300k), nullptr, &summary));
   fs::create_directories(dir.Sub("work"));
   SweepStats stats;
   // A new store: staging, the annotations' commit, the images, the config's.

@@ -52,12 +52,19 @@ SynthOptions Download(size_t images, uint64_t seed) {
 
 pid_t SpawnConvert(const std::string& source, const std::string& store, Config config,
                    const std::vector<std::string>& env, const std::string& log) {
-  std::vector<std::string> args = {OIV4KV_BINARY, "convert", "--source", source, "--store", store,
-                                   "--config", std::string(ConfigName(config)),
-                                   "--on-error", "skip", "--threads", "2",
-                                   "--label-lists", source + "/tfds_lists",
-                                   "--chunk-images", "2", "--archive-readers", "2",
-                                   "--min-free-mib", "0"};
+  return SpawnCli({"convert", "--source", source, "--store", store,
+                   "--config", std::string(ConfigName(config)),
+                   "--on-error", "skip", "--threads", "2",
+                   "--label-lists", source + "/tfds_lists",
+                   "--chunk-images", "2", "--archive-readers", "2",
+                   "--min-free-mib", "0"},
+                  env, log);
+}
+
+pid_t SpawnCli(const std::vector<std::string>& command_args, const std::vector<std::string>& env,
+               const std::string& log) {
+  std::vector<std::string> args = {OIV4KV_BINARY};
+  args.insert(args.end(), command_args.begin(), command_args.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -86,6 +93,63 @@ Exit Wait(pid_t pid) {
   e.exited = WIFEXITED(status);
   e.code = e.exited ? WEXITSTATUS(status) : (WIFSIGNALED(status) ? WTERMSIG(status) : -1);
   return e;
+}
+
+Exit RunCli(const std::vector<std::string>& args, const std::vector<std::string>& env,
+            const std::string& log) {
+  return Wait(SpawnCli(args, env, log));
+}
+
+std::vector<std::string> PlanArgs(const std::string& source, Config config,
+                                  const std::string& plan) {
+  return {"plan", "--source", source, "--config", std::string(ConfigName(config)),
+          "--on-error", "skip", "--label-lists", source + "/tfds_lists", "--out", plan};
+}
+
+std::vector<std::string> ConvertUnitArgs(const std::string& plan, size_t k,
+                                         const std::string& out) {
+  return {"convert-unit", "--plan", plan, "--unit", std::to_string(k), "--out", out,
+          "--threads", "2"};
+}
+
+std::vector<std::string> IngestArgs(const std::string& plan, const std::string& units,
+                                    const std::string& store) {
+  return {"ingest", "--plan", plan, "--units", units, "--store", store, "--threads", "2"};
+}
+
+TempFolders UnitTempFolders(const std::string& out) {
+  TempFolders t;
+  std::error_code ec;
+  for (const fs::directory_entry& e : fs::directory_iterator(out, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.empty() || name[0] != '.' || name.find(".tmp-") == std::string::npos) continue;
+    if (t.count++ == 0) t.first = name;
+    for (const fs::directory_entry& f : fs::recursive_directory_iterator(e.path(), ec)) {
+      if (f.is_regular_file(ec)) t.bytes += f.file_size(ec);
+    }
+  }
+  return t;
+}
+
+ConvertRequest Request(const std::string& source, const std::string& store, Config config) {
+  ConvertRequest r;
+  r.source = source;
+  r.store = store;
+  r.config = config;
+  r.threads = 2;
+  r.archive_readers = 2;
+  r.chunk_images = 2;  // many commits for the faults to fall between
+  r.skip_bad_inputs = true;
+  r.label_lists = source + "/tfds_lists";
+  r.min_free_bytes = 0;
+  return r;
+}
+
+std::map<std::string, uint64_t> KillPointCounts(const std::string& log) {
+  std::map<std::string, uint64_t> counts;
+  std::ifstream in(log);
+  for (std::string line; std::getline(in, line);) ++counts[line];
+  return counts;
 }
 
 Exit RunConvert(const std::string& source, const std::string& store, Config config,

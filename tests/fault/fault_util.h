@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "oiv4kv/dataset.h"
+#include "store/convert/converter.h"
 #include "store/synth/synth_download.h"
 
 namespace oiv4kv::fault {
@@ -26,11 +27,43 @@ SynthOptions Download(size_t images, uint64_t seed);
 pid_t SpawnConvert(const std::string& source, const std::string& store, Config config,
                    const std::vector<std::string>& env = {}, const std::string& log = "");
 
+// `oiv4-kv <args...>` as its own process, like SpawnConvert.
+pid_t SpawnCli(const std::vector<std::string>& args, const std::vector<std::string>& env = {},
+               const std::string& log = "");
+
 struct Exit {
   bool exited = false;  // else killed by a signal
   int code = -1;        // exit status, or the signal
 };
 Exit Wait(pid_t pid);
+
+// Runs SpawnCli to its end.
+Exit RunCli(const std::vector<std::string>& args, const std::vector<std::string>& env = {},
+            const std::string& log = "");
+
+// The sharded path's commands, in the same settings as SpawnConvert:
+// `plan` of `source` into the plan file `plan`, `convert-unit` K of it into
+// `out`, `ingest` of the units in `units` into `store`.
+std::vector<std::string> PlanArgs(const std::string& source, Config config,
+                                  const std::string& plan);
+std::vector<std::string> ConvertUnitArgs(const std::string& plan, size_t k,
+                                         const std::string& out);
+std::vector<std::string> IngestArgs(const std::string& plan, const std::string& units,
+                                    const std::string& store);
+
+// The units' temporary folders (.<name>.tmp-<host>-<pid>) in a units folder.
+struct TempFolders {
+  size_t count = 0;
+  uint64_t bytes = 0;  // of their files
+  std::string first;   // name of one
+};
+TempFolders UnitTempFolders(const std::string& out);
+
+// The in-process equivalent of SpawnConvert's command.
+ConvertRequest Request(const std::string& source, const std::string& store, Config config);
+
+// How many times each kill point is named in an OIV4KV_KILL_POINTS_LOG file.
+std::map<std::string, uint64_t> KillPointCounts(const std::string& log);
 
 // Runs SpawnConvert to its end.
 Exit RunConvert(const std::string& source, const std::string& store, Config config,

@@ -35,9 +35,7 @@ TEST(KillPoints, EveryCommitBoundaryAtItsFirstAndLastOccurrenceResumesToTheClean
   const fault::Exit clean_exit = fault::RunConvert(
       source, dir.Sub("clean"), config, {"OIV4KV_KILL_POINTS_LOG=" + log}, dir.Sub("clean.err"));
   ASSERT_TRUE(clean_exit.exited && clean_exit.code == 0) << clean_exit.code;
-  std::map<std::string, uint64_t> counts;
-  std::ifstream in(log);
-  for (std::string line; std::getline(in, line);) ++counts[line];
+  std::map<std::string, uint64_t> counts = fault::KillPointCounts(log);
   for (std::string_view name : kKillPoints) {
     EXPECT_GT(counts[std::string(name)], 0u) << name << " was never reached";
   }
