@@ -65,8 +65,13 @@ void AddQueryCommand(CLI::App* app, int* exit_code) {
       *exit_code = 2;
       return;
     }
+    // A query runs on the label index and reads only the records of the
+    // candidates that conditions on single boxes leave: Gets, not the walk
+    // over every annotation block at open (all of them mapped into RSS).
+    StoreOptions options;
+    options.index_annotations = false;
     std::unique_ptr<Store> store;
-    if (Status s = Store::Open(*path, StoreOptions(), &store); !s.ok()) {
+    if (Status s = Store::Open(*path, options, &store); !s.ok()) {
       std::cerr << "oiv4-kv query: " << s.message() << "\n";
       *exit_code = 1;
       return;
