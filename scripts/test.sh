@@ -63,8 +63,9 @@ if [ "$sanitizers" = 1 ]; then
 fi
 
 # ThreadSanitizer: only the tests of code that runs threads (the Loader's
-# workers, TransformDecoder inside them, Scan's prefetch thread, the
-# converter's image pass, deep verify, the synthetic archives' encoders),
+# workers, TransformDecoder inside them, Scan's prefetch thread, also under a
+# sampler, the converter's image pass, deep verify, the synthetic archives'
+# encoders),
 # and only their targets are built. Measured on this 2-core box while other
 # builds ran: building them cold (no ccache) ~5 min (2m10s for the library,
 # loader, transform_decoder and scan tests, 3m00s more for verify, synth,
@@ -74,8 +75,9 @@ fi
 # suppressions, each with its reason.
 if [ "$tsan" = 1 ]; then
   echo "== build and test the threaded code under TSan (build-tsan/)"
-  tsan_targets=(loader_test transform_decoder_test scan_test verify_test synth_test convert_test)
-  tsan_tests='^(LoaderTest|BadImageLoaderTest|TransformDecoderTest|ScanTest|Synth|Convert|[A-Za-z]+/ConvertBadInputTest|verify\.)'
+  tsan_targets=(loader_test transform_decoder_test scan_test sampling_test verify_test synth_test
+    convert_test)
+  tsan_tests='^(LoaderTest|BadImageLoaderTest|TransformDecoderTest|ScanTest|SamplingTest|Synth|Convert|[A-Za-z]+/ConvertBadInputTest|verify\.)'
   # Reports go to files (log_path), so that those of the `oiv4-kv` processes
   # the tests start with stderr closed are seen too; any file fails the run.
   reports=$PWD/build-tsan/tsan-reports
