@@ -26,6 +26,7 @@
 #include "store/core/format/layout.h"
 #include "store/synth/synth_download.h"
 #include "store/core/writer_internal.h"
+#include "tests/fault/fault_util.h"
 #include "tests/testutil.h"
 
 namespace oiv4kv {
@@ -1182,9 +1183,7 @@ TEST_F(ConvertTest, OnePassKilledThenResumedGivesTheStoreOfSeparateRuns) {
                                     {"OIV4KV_KILL_POINTS_LOG=" + log});
   ASSERT_EQ(logged, waitpid(logged, &wstatus, 0));
   ASSERT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0);
-  uint64_t chunks = 0;
-  std::ifstream points_log(log);
-  for (std::string line; std::getline(points_log, line);) chunks += line == "chunk" ? 1 : 0;
+  const uint64_t chunks = fault::KillPointCounts(log)["chunk"];
   ASSERT_GE(chunks, 4u) << "too few chunks to stop a run inside the archives";
   for (uint64_t at : {chunks / 2, chunks * 3 / 4}) {
     SCOPED_TRACE("300k alone killed at chunk " + std::to_string(at) + " of " +
