@@ -1,5 +1,6 @@
 #include "store/convert/image_chunks.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "oiv4kv/image_id.h"
@@ -22,6 +23,25 @@ std::optional<uint64_t> MemberImageId(std::string_view member) {
   if (!base.ends_with(".jpg")) return std::nullopt;
   return ParseImageId(base);
 }
+
+namespace {
+
+// Why a member's path is refused whatever its file name: an absolute path
+// or a '..' component names a file outside the archive's folder (where tar
+// would extract it), so it is not one of the download's images. "" if fine.
+std::string_view OutsideFolderReason(std::string_view member) {
+  if (member.starts_with('/')) return "absolute member path (outside the archive's folder)";
+  for (size_t begin = 0; begin <= member.size();) {
+    const size_t end = std::min(member.find('/', begin), member.size());
+    if (member.substr(begin, end - begin) == "..") {
+      return "member path has a '..' component (outside the archive's folder)";
+    }
+    begin = end + 1;
+  }
+  return "";
+}
+
+}  // namespace
 
 Chunk ReadChunk(ArchiveReader* reader, Split split, const std::string& stem,
                 const std::string& archive_name, size_t max_images, size_t max_bytes,
@@ -52,6 +72,10 @@ Chunk ReadChunk(ArchiveReader* reader, Split split, const std::string& stem,
     if (!m.regular) {
       chunk.rejected.push_back({where, m.directory ? "a folder, not an image file"
                                                    : "not a regular file (link or device)"});
+      continue;
+    }
+    if (const std::string_view outside = OutsideFolderReason(m.name); !outside.empty()) {
+      chunk.rejected.push_back({where, std::string(outside)});
       continue;
     }
     const std::optional<uint64_t> parsed = MemberImageId(m.name);

@@ -506,78 +506,6 @@ TEST_F(ConvertTest, DumpPrintsTheRecordedFeaturesAndExportTheStoredBytes) {
   EXPECT_GT(exported, 0u);
 }
 
-// One bad input added to a clean download (archives extracted, so a test
-// can drop files in): under fail the run stops naming it; under skip it is
-// reported and everything else converts.
-struct BadInput {
-  const char* name;
-  Config config;
-  // Adds the bad input under `root` (`mid`: a boxable class of the
-  // download); returns the report's "where" prefix.
-  std::function<std::string(const std::string& root, const std::string& mid)> add;
-};
-
-void PrintTo(const BadInput& bad, std::ostream* os) { *os << bad.name; }
-
-// A JPEG whose SOF claims 60000x60000: the smallest header TurboJPEG parses.
-std::string HugeJpegHeader() {
-  const unsigned char sof[] = {0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x11, 0x08, 0xEA, 0x60, 0xEA,
-                               0x60, 0x03, 0x01, 0x22, 0x00, 0x02, 0x11, 0x01, 0x03, 0x11,
-                               0x01, 0xFF, 0xD9};
-  return std::string(reinterpret_cast<const char*>(sof), sizeof(sof));
-}
-
-const BadInput kBadInputs[] = {
-    {"garbage_bytes", Config::kOriginal,
-     [](const std::string& root, const std::string& /*mid*/) {
-       WriteFile(root + "/train_1/1000000000000bad.jpg", "definitely not an image");
-       return std::string("train_1:train_1/1000000000000bad.jpg");
-     }},
-    {"garbage_bytes_300k", Config::k300k,
-     [](const std::string& root, const std::string& /*mid*/) {
-       WriteFile(root + "/train_1/1000000000000bad.jpg", std::string("\xff\xd8\xff\xe0junk", 9));
-       return std::string("train_1:train_1/1000000000000bad.jpg");
-     }},
-    {"huge_header", Config::k200k,
-     [](const std::string& root, const std::string& /*mid*/) {
-       WriteFile(root + "/train_2/2000000000000bad.jpg", HugeJpegHeader());
-       return std::string("train_2:train_2/2000000000000bad.jpg");
-     }},
-    {"bad_member_name", Config::kOriginal,
-     [](const std::string& root, const std::string& /*mid*/) {
-       WriteFile(root + "/train_3/notes.txt", "x");
-       return std::string("train_3:train_3/notes.txt");
-     }},
-    {"symlink_member", Config::kOriginal,
-     [](const std::string& root, const std::string& /*mid*/) {
-       std::filesystem::create_symlink("/etc/hostname", root + "/test/f000000000000bad.jpg");
-       return std::string("test:test/f000000000000bad.jpg");
-     }},
-    {"misplaced_train_id", Config::kOriginal,
-     [](const std::string& root, const std::string& /*mid*/) {
-       WriteFile(root + "/train_4/5000000000000bad.jpg", "x");
-       return std::string("train_4:train_4/5000000000000bad.jpg");
-     }},
-    {"bad_flag_in_bbox_csv", Config::kOriginal,
-     [](const std::string& root, const std::string& mid) {
-       const std::string csv = root + "/validation-annotations-bbox.csv";
-       AppendLine(csv, "0123456789abcdef,xclick," + mid + ",1,0.1,0.2,0.3,0.4,2,0,0,0,0");
-       return csv + ":";
-     }},
-    {"unknown_source_in_labels_csv", Config::kOriginal,
-     [](const std::string& root, const std::string& mid) {
-       const std::string csv = root + "/train-annotations-human-imagelabels.csv";
-       AppendLine(csv, "0123456789abcdef,robot," + mid + ",1");
-       return csv + ":";
-     }},
-    {"coordinates_out_of_order", Config::kOriginal,
-     [](const std::string& root, const std::string& mid) {
-       const std::string csv = root + "/test-annotations-bbox.csv";
-       AppendLine(csv, "0123456789abcdef,xclick," + mid + ",1,0.5,0.2,0.3,0.4,0,0,0,0,0");
-       return csv + ":";
-     }},
-};
-
 // A clean download of 30 images with its archives extracted, so that a test
 // can drop in or rename files.
 Status WriteExtractedDownload(const std::string& src, SynthRecord* record) {
@@ -585,46 +513,6 @@ Status WriteExtractedDownload(const std::string& src, SynthRecord* record) {
   o.archives = SynthOptions::Archives::kDirectories;
   return WriteSynthDownload(src, o, record);
 }
-
-class ConvertBadInputTest : public ::testing::TestWithParam<BadInput> {};
-
-TEST_P(ConvertBadInputTest, FailStopsNamingItSkipReportsIt) {
-  const BadInput& bad = GetParam();
-  TempDir dir;
-  SynthRecord record;
-  const std::string src = dir.Sub("src");
-  ASSERT_OK(WriteExtractedDownload(src, &record));
-  const std::string where = bad.add(src, record.vocab.download_boxable[0].mid);
-
-  ConvertRequest r = Request(src, dir.Sub("store"), bad.config);
-  r.skip_bad_inputs = false;
-  ConvertSummary summary;
-  const Status failed = Convert(r, nullptr, &summary);
-  ASSERT_FALSE(failed.ok());
-  EXPECT_NE(std::string::npos, failed.message().find(where)) << failed.message();
-
-  r.skip_bad_inputs = true;  // the same command with skip resumes and finishes
-  ASSERT_OK(Convert(r, nullptr, &summary));
-  ASSERT_EQ(1u, summary.report.problems.size());
-  EXPECT_TRUE(summary.report.problems[0].where.starts_with(where))
-      << summary.report.problems[0].where;
-  EXPECT_FALSE(summary.report.problems[0].reason.empty());
-  EXPECT_EQ(std::string::npos, summary.report.problems[0].reason.find("not in vocabulary"))
-      << "the row should fail for its own fault: " << summary.report.problems[0].reason;
-  std::unique_ptr<Store> store;
-  ASSERT_OK(Store::Open(dir.Sub("store"), StoreOptions(), &store));
-  uint64_t total = 0;
-  for (Split s : kAllSplits) total += store->NumExamples(s);
-  EXPECT_EQ(record.images.size(), total);
-  for (const SynthImage& img : record.images) {
-    ExampleView view;
-    ASSERT_OK(store->Get(img.split, img.image_id, &view));
-    testing::ExpectSameExample(record.expected_tfds.at({img.split, img.image_id}), view);
-  }
-}
-
-INSTANTIATE_TEST_SUITE_P(EveryKind, ConvertBadInputTest, ::testing::ValuesIn(kBadInputs),
-                         [](const auto& info) { return std::string(info.param.name); });
 
 // A member's name follows the one image-id rule (oiv4kv/image_id.h): its 16
 // hex digits may be of either case, and name the same id as in lower case.

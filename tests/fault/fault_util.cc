@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -89,7 +90,9 @@ pid_t SpawnCli(const std::vector<std::string>& command_args, const std::vector<s
 Exit Wait(pid_t pid) {
   int status = 0;
   Exit e;
-  if (waitpid(pid, &status, 0) != pid) return e;
+  rusage usage{};
+  if (wait4(pid, &status, 0, &usage) != pid) return e;
+  e.max_rss_kib = usage.ru_maxrss;
   e.exited = WIFEXITED(status);
   e.code = e.exited ? WEXITSTATUS(status) : (WIFSIGNALED(status) ? WTERMSIG(status) : -1);
   return e;

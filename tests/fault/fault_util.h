@@ -34,6 +34,7 @@ pid_t SpawnCli(const std::vector<std::string>& args, const std::vector<std::stri
 struct Exit {
   bool exited = false;  // else killed by a signal
   int code = -1;        // exit status, or the signal
+  long max_rss_kib = 0;  // the child's peak resident set (wait4's ru_maxrss)
 };
 Exit Wait(pid_t pid);
 
