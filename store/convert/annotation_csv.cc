@@ -12,11 +12,21 @@ namespace {
 // Labels are stored as uint16.
 constexpr size_t kMaxVocabularySize = size_t{1} << 16;
 
-// A field for a message: quoted, and cut short so a runaway field cannot
-// flood a report.
+// A field for a message: cut short so a runaway field cannot flood a
+// report, and bytes other than printable ASCII (NUL, control characters,
+// non-UTF-8) written as \xNN so the message and report stay plain text.
 std::string Clipped(std::string_view text) {
   constexpr size_t kMax = 64;
-  std::string out(text.substr(0, kMax));
+  std::string out;
+  for (const char c : text.substr(0, kMax)) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x20 && byte < 0x7f) {
+      out += c;
+    } else {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += {'\\', 'x', kHex[byte >> 4], kHex[byte & 15]};
+    }
+  }
   if (text.size() > kMax) out += "...";
   return out;
 }

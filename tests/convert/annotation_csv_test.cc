@@ -95,6 +95,19 @@ TEST_F(AnnotationCsvTest, LabelRowsCarryTfdsValues) {
   EXPECT_EQ(csv->file_size(), csv->bytes_read());
 }
 
+// Issue 17 item 8: a field's NUL and non-UTF-8 bytes are not copied into
+// the message (and so the report) raw.
+TEST_F(AnnotationCsvTest, BytesThatAreNotTextAreEscapedInTheMessage) {
+  auto csv = OpenLabels(std::string(kLabelHeader) +
+                        std::string("0011d545a9314517,hu\0m\xff" "an,/m/b,0.5\n", 34));
+  ASSERT_NE(nullptr, csv);
+  LabelRow row;
+  bool eof = false;
+  const Status s = csv->Next(&row, &eof);
+  EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+  EXPECT_EQ(At(2, "unknown source 'hu\\x00m\\xffan'"), s.message());
+}
+
 TEST_F(AnnotationCsvTest, LabelRowErrorsNameTheLineAndReadingGoesOn) {
   auto csv = OpenLabels(std::string(kLabelHeader) +
                         "0011d545a9314517,verification,/m/b,0.5\n"      // 2 ok

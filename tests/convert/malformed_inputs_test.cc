@@ -284,7 +284,15 @@ const Case kCases[] = {
        return AppendRow(d->Path("validation-annotations-bbox.csv"),
                         BoxRow(*d, ValidationId(*d), std::string("0.1\0\0", 5)));
      },
-     "XMin"},
+     "bad XMin '0.1\\x00\\x00'"},
+    // Bytes that are not text are shown escaped, not copied into the
+    // message and the report.
+    {"csv_non_utf8_id", Config::kOriginal, Outcome::kStops, Outcome::kReports,
+     [](Download* d) {
+       return AppendRow(d->Path("validation-annotations-bbox.csv"),
+                        BoxRow(*d, "\xff\xfe" + ValidationId(*d).substr(2), "0.1"));
+     },
+     "bad ImageID '\\xff\\xfe"},
     {"csv_5mb_line", Config::kOriginal, Outcome::kStops, Outcome::kReports,
      [](Download* d) {
        return AppendRow(d->Path("validation-annotations-bbox.csv"),
