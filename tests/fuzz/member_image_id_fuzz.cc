@@ -57,13 +57,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::unique_ptr<oiv4kv::ArchiveReader> reader;
   const uint64_t max_member_bytes = 1 + (mode >> 1) * 64;  // 1..8129 bytes
   if (!oiv4kv::ArchiveReader::Open(file.path(), max_member_bytes, &reader).ok()) return 0;
-  const std::unordered_map<uint64_t, std::string> pending;
+  // The ids of earlier chunks: the converter knows them as its pending chunk
+  // or from the store (ReadChunk's `pending` and `stored_where`).
+  std::unordered_map<uint64_t, std::string> earlier;
   std::unordered_set<uint64_t> seen;
   size_t members = 0;
   for (int chunks = 0;; ++chunks) {
     FUZZ_CHECK(chunks <= static_cast<int>(size) + 2, "ReadChunk never ends");
     oiv4kv::Chunk chunk = oiv4kv::ReadChunk(reader.get(), oiv4kv::Split::kTrain, "train_3",
-                                            "train_3.tar", 4, 1 << 20, pending,
+                                            "train_3.tar", 4, 1 << 20, earlier,
                                             [](uint64_t) { return std::string(); });
     for (const oiv4kv::WorkItem& item : chunk.items) {
       const std::string member = item.where.substr(std::string_view("train_3.tar:").size());
@@ -75,6 +77,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       FUZZ_CHECK(seen.insert(item.id).second, "id %s accepted twice",
                  oiv4kv::ImageIdHex(item.id).c_str());
       FUZZ_CHECK(item.bytes.size() <= max_member_bytes, "a member over the limit");
+      earlier[item.id] = item.where;
     }
     for (const auto& problem : chunk.rejected) {
       FUZZ_CHECK(problem.where.starts_with("train_3.tar:"), "rejection names %s",
