@@ -35,13 +35,15 @@ mkdir -p "$work"
 download=$work/download
 "$cli" synth "$download" --images "$images" --no-awkward --max-side 1024 --seed 16 >/dev/null
 
-# convert_s STORE CONFIGS: seconds of one convert into a fresh STORE.
+# convert_s STORE CONFIGS: seconds of one convert into a fresh STORE; its
+# peak RSS (KiB, /usr/bin/time) is appended to $work/rss-<CONFIGS>.
 convert_s() {
   rm -rf "$1"
   local start end
   start=$(date +%s.%N)
-  "$cli" convert --source "$download" --store "$1" --config "$2" --threads "$threads" \
-    --label-lists "$download/tfds_lists" 2>/dev/null
+  /usr/bin/time -f '%M' -a -o "$work/rss-$2" "$cli" convert --source "$download" \
+    --store "$1" --config "$2" --threads "$threads" --label-lists "$download/tfds_lists" \
+    2>/dev/null
   end=$(date +%s.%N)
   printf '%.6f\n' "$(echo "$end - $start" | bc -l)"
 }
@@ -66,14 +68,17 @@ median() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {
 m_one=$(median "${one[@]}") m_sep=$(median "${sep[@]}")
 m300=$(median "${s300[@]}") m200=$(median "${s200[@]}") morig=$(median "${sorig[@]}")
 ratio=$(printf '%.4f' "$(echo "$m_one / $m_sep" | bc -l)")
+rss_mib() { sort -g "$work/rss-$1" | tail -1 | awk '{ printf "%.0f", $1 / 1024 }'; }
 verdict=$(echo "$ratio <= 0.6" | bc -l)
 
-echo "| ${images} images of 1024 px, ${threads} threads, median of ${reps} | seconds | images/s |"
-echo "|---|---:|---:|"
-for row in "300k alone:$m300" "200k alone:$m200" "original alone:$morig" \
-           "three separate runs:$m_sep" "one pass, --config 300k,200k,original:$m_one"; do
-  awk -v name="${row%%:*}" -v s="${row##*:}" -v n="$images" \
-    'BEGIN { printf "| %s | %.2f | %.1f |\n", name, s, n / s }'
+echo "| ${images} images of 1024 px, ${threads} threads, median of ${reps} | seconds | images/s | peak RSS MiB |"
+echo "|---|---:|---:|---:|"
+for row in "300k alone:$m300:$(rss_mib 300k)" "200k alone:$m200:$(rss_mib 200k)" \
+           "original alone:$morig:$(rss_mib original)" "three separate runs:$m_sep:" \
+           "one pass, --config 300k,200k,original:$m_one:$(rss_mib 300k,200k,original)"; do
+  IFS=: read -r name s rss <<< "$row"
+  awk -v name="$name" -v s="$s" -v n="$images" -v rss="${rss:-}" \
+    'BEGIN { printf "| %s | %.2f | %.1f | %s |\n", name, s, n / s, rss }'
 done
 printf '\none pass / three runs: %.2fx (target <= 0.6x: %s)\n' "$ratio" \
   "$([ "$verdict" = 1 ] && echo pass || echo miss)"
