@@ -53,9 +53,10 @@ std::optional<uint64_t> MemberImageId(std::string_view member);
 // Reads the next members of `reader` (archive `archive_name`, stem `stem`, of
 // `split`) until `max_images` images or `max_bytes` bytes. A member is
 // rejected when it is over the reader's size limit, not a regular file, an
-// absolute path or one with a '..' component, not named by MemberImageId, a train id outside its archive's digit, or an id
-// seen before: in this chunk, in `pending` (the chunk in flight, id ->
-// where), or where `stored_where(id)` says (empty: not stored).
+// absolute path or one with a '..' component, not named by MemberImageId, a
+// train id outside its archive's digit, or an id seen before: in this
+// chunk, in `pending` (the chunk in flight, id -> where), or where
+// `stored_where(id)` says (empty: not stored).
 Chunk ReadChunk(ArchiveReader* reader, Split split, const std::string& stem,
                 const std::string& archive_name, size_t max_images, size_t max_bytes,
                 const std::unordered_map<uint64_t, std::string>& pending,
