@@ -13,8 +13,9 @@
 #     (bench/read_bench, the same code as bench/run.sh, on this store; the
 #     300k config of the tiny images is converted for the image Gets);
 #   - `oiv4-kv verify` time;
-#   - optional: the same download through `oiv4-kv plan` / `convert-unit` /
-#     `ingest` (issue 16 #1-3), only when those commands exist;
+#   - the same download through `oiv4-kv plan` / `convert-unit` / `ingest`
+#     (issue 16 #1-3) under `xargs -P`, its time and `dump` of every split
+#     compared with the one-machine store;
 #   - the real images extrapolated, arithmetic shown: hours per config on 2,
 #     16 and 8x16 cores, from per-image rates measured on 1024 px images
 #     (bench/multi_config.sh) and the gzip rate of one archive stream.
@@ -93,6 +94,31 @@ read -r original_s original_kib < "$work/convert-original.time"
 read -r staging_peak store_peak < "$work/disk-peaks"
 "$cli" info --json "$store" > "$work/info-original.json"
 
+# --- units + ingest (issue 16 #1-3) -------------------------------------------
+# As scripts/cluster/one_machine.sh runs them: every unit writes under one
+# shared --out folder, which ingest reads with --units. Before the 300k
+# conversion, so that both stores hold the original config alone.
+plan=$work/plan units_dir=$work/units ustore=$work/store-units
+t2=$(now)
+"$cli" plan --source "$download" --config original --label-lists "$download/tfds_lists" \
+  --out "$plan"
+n_units=$("$py" -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["units"]))' "$plan")
+seq 0 $((n_units - 1)) | xargs -P "$cores" -I{} \
+  "$cli" convert-unit --plan "$plan" --unit {} --out "$units_dir" --threads 1 \
+    2>>"$work/units.log"
+t3=$(now)
+"$cli" ingest --plan "$plan" --units "$units_dir" --store "$ustore" 2>>"$work/units.log"
+t4=$(now)
+same=yes
+for split in train validation test; do
+  cmp -s <("$cli" dump "$store" --split "$split") <("$cli" dump "$ustore" --split "$split") ||
+    same=no
+done
+units_md="$n_units units under \`xargs -P $cores\`: plan + units $(secs "$t2" "$t3") s, \
+ingest $(secs "$t3" "$t4") s, total $(secs "$t2" "$t4") s (one-machine \`convert\`: \
+${original_s} s); \`dump\` of every split equal to the one-machine store's: $same."
+rm -rf "$units_dir" "$ustore"
+
 # --- 300k of the tiny images, for the image Gets -----------------------------
 /usr/bin/time -f "%e %M" -o "$work/convert-300k.time" \
   "$cli" convert --source "$download" --store "$store" --config 300k \
@@ -113,35 +139,6 @@ lmdb_bytes=$(du -sb "$work/baselines" | cut -f1)
 # --- verify ------------------------------------------------------------------
 /usr/bin/time -f "%e %M" -o "$work/verify.time" "$cli" verify "$store" > "$work/verify.txt" 2>&1
 read -r verify_s verify_kib < "$work/verify.time"
-
-# --- optional: units + ingest (issue 16 #1-3), when the commands exist ----------
-units_md="not run: \`oiv4-kv plan\`, \`convert-unit\` and \`ingest\` are not in this build."
-has_command() { "$cli" --help | grep -qE "^  $1 "; }
-if has_command plan && has_command convert-unit && has_command ingest; then
-  # Written before those commands existed (bench/full_scale.sh, issue 16 #7):
-  # the plan is taken to be JSON with a "units" list; check against their docs.
-  plan=$work/plan units_dir=$work/units ustore=$work/store-units
-  t2=$(now)
-  "$cli" plan --source "$download" --config original --label-lists "$download/tfds_lists" \
-    --out "$plan"
-  n_units=$("$py" -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["units"]))' \
-    "$plan" 2>/dev/null || echo 0)
-  if [ "$n_units" -gt 0 ]; then
-    seq 0 $((n_units - 1)) | xargs -P "$cores" -I{} \
-      "$cli" convert-unit --plan "$plan" --unit {} --out "$units_dir/{}" 2>>"$work/units.log"
-    t3=$(now)
-    "$cli" ingest --plan "$plan" --store "$ustore" 2>>"$work/units.log"
-    t4=$(now)
-    same=no
-    if cmp -s <("$cli" dump "$store" --split validation) \
-              <("$cli" dump "$ustore" --split validation); then same=yes; fi
-    units_md="$n_units units under \`xargs -P $cores\`: plan + units $(secs "$t2" "$t3") s, \
-ingest $(secs "$t3" "$t4") s, total $(secs "$t2" "$t4") s (one-machine \`convert\`: \
-${original_s} s); \`dump --split validation\` equal to the one-machine store's: $same."
-  else
-    units_md="not measured: could not count the units of $plan (expected JSON with \"units\")."
-  fi
-fi
 
 # --- per-image rates on 1024 px images, and one gzip stream -------------------
 # bench/multi_config.sh makes the download (tar.gz) and the one-pass ratio;
