@@ -7,7 +7,7 @@
 # batches: the native Loader against torchvision pipelines), and writes bench/REPORT.md and
 # bench/report.png.
 #
-#   bench/run.sh                 # full run (first time: ~10 min to make data)
+#   bench/run.sh                 # full run: ~17 min (first time: ~7 min more to make data)
 #   bench/run.sh --quick         # small data, 1 repetition: checks it all works
 #
 # Data (under $OIV4KV_BENCH_DIR, default /tmp/oiv4kv-bench; ~12 GB at most
